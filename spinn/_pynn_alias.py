@@ -1,0 +1,46 @@
+"""Make ``import pyNN.spinn`` resolve to the ``spinn`` package.
+
+PyNN's ``get_simulator()`` and its scenario tests import ``pyNN.<name>``, but
+``pyNN`` is a regular package: a third-party distribution cannot add a
+submodule to it without writing into PyNN's install directory. Instead, a
+one-line ``spinn_pynn_alias.pth`` file installed into site-packages imports
+this module at interpreter start-up, and this module puts a tiny meta-path
+finder in front of the import system. The finder answers only for the name
+``pyNN.spinn``: it imports ``spinn`` and hands that same module object back,
+so ``pyNN.spinn is spinn``. Nothing is imported eagerly: PyNN, numpy and spinn
+are loaded only when somebody imports ``pyNN.spinn``.
+"""
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+
+ALIAS = "pyNN.spinn"
+TARGET = "spinn"
+
+
+class _AliasLoader(importlib.abc.Loader):
+    def create_module(self, spec):
+        module = importlib.import_module(TARGET)
+        sys.modules[ALIAS] = module
+        return module
+
+    def exec_module(self, module):
+        # The target module has already been executed by import_module.
+        pass
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != ALIAS:
+            return None
+        return importlib.util.spec_from_loader(fullname, _AliasLoader())
+
+
+def install():
+    """Install the finder once (idempotent)."""
+    if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AliasFinder())
+
+
+install()

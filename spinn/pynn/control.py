@@ -1,0 +1,111 @@
+"""setup(), end(), run() and the state queries."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from pyNN import common
+from pyNN.common.control import DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
+from pyNN.recording import get_io
+
+from ..errors import SimulationStateError
+from ..simulation import format_summary
+from . import simulator
+from .simulator import state
+
+logger = logging.getLogger(__name__)
+
+
+def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
+    """Start a new simulation; any existing network is discarded.
+
+    spinn-specific keywords: ``rng_seed`` (int, the network's default seed),
+    ``n_virtual_ranks`` (simulate N ranks inside this process; also from the
+    ``SPINN_VIRTUAL_RANKS`` environment variable), ``quiet`` (no summary at
+    ``end()``). Unknown keywords other simulators take are ignored.
+    """
+    if not timestep > 0:
+        raise ValueError(f"timestep must be positive, got {timestep!r} ms")
+    max_delay = extra_params.get("max_delay", "auto")
+    common.setup(timestep, min_delay, **extra_params)
+    state.initialized = True
+    state.dt = float(timestep)
+    state.min_delay = min_delay
+    state.max_delay = max_delay
+    state.n_virtual_ranks = extra_params.get("n_virtual_ranks", simulator.env_virtual_ranks())
+    state.quiet = bool(extra_params.get("quiet", os.environ.get("SPINN_QUIET")))
+    state.default_max_per_core = {}
+    state.clear()
+    state.network.dt_ms = state.dt
+    seed = extra_params.get("rng_seed")
+    if seed is not None:
+        state.network.seed = int(seed)
+    return rank()
+
+
+def end(compatible_output=True):
+    """Write files requested with ``record(..., filename)``, print the summary."""
+    for population, variables, filename in state.write_on_end:
+        io = get_io(filename)
+        population.write_data(io, variables)
+    state.write_on_end = []
+    sim = state.simulation
+    if sim is not None and sim.built and sim.steps_run:
+        stats = sim.statistics()
+        if state.real_rank == 0 and not state.quiet:
+            print(format_summary(stats), file=sys.stdout, flush=True)
+
+
+def run_until(time_point, callbacks=None):
+    state.require_setup("run_until()")
+    return _run_until(time_point, callbacks)
+
+
+def run(simtime, callbacks=None):
+    state.require_setup("run()")
+    return _run(simtime, callbacks)
+
+
+_run, _run_until = common.build_run(simulator)
+run_for = run
+reset = common.build_reset(simulator)
+initialize = common.initialize
+
+get_current_time, get_time_step, get_min_delay, get_max_delay, \
+    _num_processes, _rank = common.build_state_queries(simulator)
+
+
+def rank():
+    """This process's MPI rank (0 when not under MPI)."""
+    return state.real_rank
+
+
+def num_processes():
+    """The number of MPI processes running this script."""
+    return state.real_size
+
+
+def get_run_statistics() -> dict:
+    """Numbers of the runs so far: neurons, synapses, spikes, rates, wall times."""
+    sim = state.simulation
+    if sim is None or not sim.built:
+        raise SimulationStateError("get_run_statistics() before run()")
+    return sim.statistics()
+
+
+def set_number_of_neurons_per_core(cell_type, n):
+    """Largest slice ("core") size for populations of ``cell_type`` created after
+    this call, as in sPyNNaker."""
+    state.require_setup("set_number_of_neurons_per_core()")
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"neurons per core must be >= 1, got {n}")
+    model = getattr(cell_type, "engine_model", None)
+    if model is None:
+        raise TypeError(f"{cell_type!r} is not a spinn cell type")
+    state.default_max_per_core[model] = n
+    for pop in state.populations:
+        if pop._spec.model == model:
+            pop._require_unbuilt("set_number_of_neurons_per_core()")
+            pop._spec.max_atoms_per_core = n

@@ -1,0 +1,198 @@
+"""Population, PopulationView and Assembly for the spinn backend.
+
+Creating a Population only *describes* it: parameters stay scalars where they
+are homogeneous, and the engine evaluates a rank's own slice at build time.
+Values that depend on a random stream (``RandomDistribution``) are evaluated
+once, in script order, so every rank sees the same numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+from lazyarray import larray
+from pyNN import common, errors
+from pyNN.parameters import ParameterSpace, Sequence, simplify
+from pyNN.random import RandomDistribution
+from pyNN.standardmodels import StandardCellType
+
+from ..errors import SimulationStateError
+from ..network import PopulationSpec
+from . import simulator
+from .recording import Recorder
+from .simulator import state
+
+
+class Assembly(common.Assembly):
+    _simulator = simulator
+
+
+def _is_random(value) -> bool:
+    return isinstance(value, larray) and isinstance(value.base_value, RandomDistribution)
+
+
+def _engine_value(value, size):
+    """A lazyarray (or plain value) as the engine's ParamValue."""
+    if isinstance(value, larray):
+        if value.is_homogeneous and not _is_random(value):
+            v = value.evaluate(simplify=True)
+            return v if not isinstance(v, np.ndarray) or v.ndim == 0 else v
+        value.shape = (size,)
+        return np.asarray(value.evaluate(simplify=False), dtype=float)
+    return value
+
+
+def _spike_times_source(value, size):
+    """SpikeSourceArray's ``spike_times`` as ``f(lo, hi) -> list of arrays``."""
+    if isinstance(value, larray):
+        value.shape = (size,)
+        value = value.evaluate(simplify=True)
+    if isinstance(value, Sequence):
+        times = np.asarray(value.value, dtype=float)
+        _check_spike_times(times)
+        return lambda lo, hi: [times] * (hi - lo)
+    seqs = [np.asarray(getattr(v, "value", v), dtype=float) for v in np.asarray(value).ravel()]
+    for t in seqs:
+        _check_spike_times(t)
+    return lambda lo, hi: seqs[lo:hi]
+
+
+def _check_spike_times(times):
+    if times.size and (np.any(np.diff(times) < 0) or not np.all(np.isfinite(times))):
+        raise errors.InvalidParameterValueError(
+            f"spike times must be finite and sorted in increasing order, got {times[:10]}...")
+
+
+class _ParameterMixin:
+    """The get/set hooks shared by Population and PopulationView."""
+
+    def _get_parameters(self, *names):
+        if isinstance(self.celltype, StandardCellType):
+            if any(name in self.celltype.computed_parameters() for name in names):
+                native_names = self.celltype.get_native_names()
+            else:
+                native_names = self.celltype.get_native_names(*names)
+            native = self._get_native_parameters(*native_names)
+            return self.celltype.reverse_translate(native)
+        return self._get_native_parameters(*names)
+
+    def _get_native_parameters(self, *names):
+        root = self._root()
+        out = {}
+        for name in names:
+            value = root._parameters[name]
+            if isinstance(value, np.ndarray) and value.ndim > 0:
+                value = value[self._root_indices()]
+            out[name] = simplify(value) if isinstance(value, np.ndarray) else value
+        return ParameterSpace(out, shape=(self.size,))
+
+    def _set_parameters(self, parameter_space):
+        root = self._root()
+        root._require_unbuilt("set()")
+        parameter_space.shape = (self.size,)
+        for name, value in parameter_space.items():
+            new = value.evaluate(simplify=False) if isinstance(value, larray) else value
+            old = root._parameters.get(name)
+            if name == "spike_times":
+                full = np.empty(root.size, dtype=object)
+                full[:] = [old] * root.size if isinstance(old, Sequence) else list(
+                    np.asarray(old, dtype=object).ravel())
+                full[self._root_indices()] = list(np.asarray(new, dtype=object).ravel())
+                root._parameters[name] = full
+            else:
+                full = np.array(np.broadcast_to(np.asarray(old, dtype=float), (root.size,)))
+                full[self._root_indices()] = np.asarray(new, dtype=float)
+                root._parameters[name] = full
+        root._sync_spec()
+
+    def _set_initial_value_array(self, variable, initial_values):
+        root = self._root()
+        root._require_unbuilt("initialize()")
+        initial_values.shape = (self.size,)
+        if self is root and initial_values.is_homogeneous and not _is_random(initial_values):
+            root._spec.initial[variable] = float(initial_values.evaluate(simplify=True))
+            return
+        values = np.asarray(initial_values.evaluate(simplify=False), dtype=float)
+        current = root._spec.initial.get(variable, 0.0)
+        full = np.array(np.broadcast_to(np.asarray(current, dtype=float), (root.size,)))
+        full[self._root_indices()] = values
+        root._spec.initial[variable] = full
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+class PopulationView(_ParameterMixin, common.PopulationView):
+    _assembly_class = Assembly
+    _simulator = simulator
+
+    def _root(self):
+        return self.grandparent
+
+    def _root_indices(self):
+        return self.grandparent.id_to_index(self.all_cells)
+
+
+class Population(_ParameterMixin, common.Population):
+    __doc__ = common.Population.__doc__
+    _simulator = simulator
+    _recorder_class = Recorder
+    _assembly_class = Assembly
+
+    def _root(self):
+        return self
+
+    def _root_indices(self):
+        return slice(None)
+
+    def _require_unbuilt(self, what):
+        sim = state.simulation
+        if sim is not None and sim.built:
+            raise SimulationStateError(
+                f"Population '{self.label}': {what} after the first run() is not supported "
+                "yet; set parameters and initial values before run()")
+
+    def _create_cells(self):
+        state.require_setup("Population()")
+        sim = state.simulation
+        if sim is not None and sim.built:
+            raise SimulationStateError(
+                f"cannot create Population '{self.label}' after the first run(): the network "
+                "is mapped at the first run(); create every population before it")
+        first = state.id_counter
+        self.all_cells = np.array([simulator.ID(i) for i in range(first, first + self.size)],
+                                  dtype=simulator.ID)
+        for cell in self.all_cells:
+            cell.parent = self
+        self._mask_local = np.ones(self.size, dtype=bool)
+        state.id_counter += self.size
+        if not isinstance(self.celltype, StandardCellType) or not hasattr(
+                self.celltype, "engine_model"):
+            raise errors.InvalidModelError(
+                f"Population '{self.label}': cell type {type(self.celltype).__name__} is not a "
+                "spinn standard model")
+        ps = self.celltype.native_parameters
+        ps.shape = (self.size,)
+        self._parameters = {}
+        for name, value in ps.items():
+            if name == "spike_times":
+                self._parameters[name] = (value.evaluate(simplify=True)
+                                          if value.is_homogeneous else
+                                          value.evaluate(simplify=False))
+            else:
+                self._parameters[name] = _engine_value(value, self.size)
+        model = self.celltype.engine_model
+        max_per_core = state.default_max_per_core.get(model, 256)
+        self._spec = PopulationSpec(
+            id=len(state.network.populations), label=self.label or f"population{self.size}",
+            size=self.size, model=model, first_gid=first, params={}, initial={},
+            max_atoms_per_core=max_per_core)
+        self._sync_spec()
+        state.network.populations.append(self._spec)
+        state.populations.append(self)
+
+    def _sync_spec(self):
+        spec = self._spec
+        if spec.model == "SpikeSourceArray":
+            spec.spike_times = _spike_times_source(self._parameters["spike_times"], self.size)
+            spec.params = {}
+        else:
+            spec.params = dict(self._parameters)

@@ -1,0 +1,252 @@
+"""Projection for the spinn backend: a description, expanded at the first run().
+
+``Projection.__init__`` never calls the connector. It records a
+:class:`~spinn.network.ProjectionSpec`; at the first ``run()`` (or the first
+query such as ``len(prj)`` or ``prj.get(...)``, which trigger the build on
+every process) each rank generates only the synapses that end on its own
+neurons.
+"""
+from __future__ import annotations
+
+import numpy as np
+from lazyarray import larray
+from pyNN import common, connectors, errors
+from pyNN.random import RandomDistribution
+from pyNN.space import Space
+
+from ..errors import NetworkError, SimulationStateError
+from ..network import ConnectorSpec, ProjectionSpec, ValueSpec
+from ..rng import stream_key
+from . import simulator
+from .populations import Assembly
+from .simulator import state
+from .standardmodels import StaticSynapse
+
+
+class Connection(common.Connection):
+    """One synapse, as PyNN's ``Projection.connections`` yields it."""
+
+    def __init__(self, pre, post, weight, delay):
+        self.presynaptic_index = int(pre)
+        self.postsynaptic_index = int(post)
+        self.weight = float(weight)
+        self.delay = float(delay)
+
+    def as_tuple(self, *attribute_names):
+        return tuple(getattr(self, name) for name in attribute_names)
+
+
+def _cell_gids(cells):
+    """Global ids of a Population, PopulationView or Assembly, in index order."""
+    return np.asarray(cells.all_cells, dtype=np.int64)
+
+
+def _populations_of(cells):
+    if isinstance(cells, Assembly):
+        return tuple(p.grandparent._spec.id if hasattr(p, "grandparent") else p._spec.id
+                     for p in cells.populations)
+    root = cells.grandparent if hasattr(cells, "grandparent") else cells
+    return (root._spec.id,)
+
+
+def _rng_seed(rng, projection_id):
+    seed = getattr(rng, "seed", None) if rng is not None else None
+    if seed is None:
+        return int(stream_key(state.network.seed, 0xC0FFEE, projection_id))
+    return int(seed)
+
+
+def _value_spec(name, value, label):
+    """A synapse parameter (lazyarray) as the engine's ValueSpec."""
+    if isinstance(value, larray):
+        base = value.base_value
+        if isinstance(base, RandomDistribution):
+            if value.operations:
+                raise NetworkError(
+                    f"Projection '{label}': arithmetic on a RandomDistribution {name} is "
+                    "not supported; give the distribution its final parameters")
+            return ValueSpec("distribution", (base.name, dict(base.parameters)))
+        if value.is_homogeneous:
+            v = value.evaluate(simplify=True)
+            return ValueSpec("scalar", float(v))
+        if isinstance(base, np.ndarray) and not value.operations:
+            return ValueSpec("array", np.asarray(base, dtype=float))
+        raise NetworkError(
+            f"Projection '{label}': {name} given as {type(base).__name__} is not supported "
+            "yet; use a number, a RandomDistribution or an (n_pre, n_post) array")
+    return ValueSpec("scalar", float(value))
+
+
+def _connector_spec(connector, projection_id, label, n_pre, n_post):
+    allow_self = getattr(connector, "allow_self_connections", True)
+    seed = _rng_seed(getattr(connector, "rng", None), projection_id)
+    C = connectors
+    if isinstance(connector, C.AllToAllConnector):
+        return ConnectorSpec("all_to_all", {}, allow_self, seed)
+    if isinstance(connector, C.OneToOneConnector):
+        if n_pre != n_post:
+            raise errors.ConnectionError(
+                f"Projection '{label}': OneToOneConnector needs pre and post of the same "
+                f"size, got {n_pre} and {n_post}")
+        return ConnectorSpec("one_to_one", {}, True, seed)
+    if isinstance(connector, C.FixedProbabilityConnector):
+        p = float(connector.p_connect)
+        if not 0.0 <= p <= 1.0:
+            raise errors.ConnectionError(
+                f"Projection '{label}': p_connect={p} is not a probability")
+        return ConnectorSpec("fixed_probability", {"p_connect": p}, allow_self, seed)
+    if isinstance(connector, (C.FixedNumberPreConnector, C.FixedNumberPostConnector)):
+        n = connector.n
+        if not isinstance(n, (int, np.integer)) or n < 0:
+            raise errors.ConnectionError(
+                f"Projection '{label}': {type(connector).__name__} n={n!r} must be a "
+                "non-negative int")
+        kind = ("fixed_number_pre" if isinstance(connector, C.FixedNumberPreConnector)
+                else "fixed_number_post")
+        return ConnectorSpec(kind, {"n": int(n), "with_replacement": connector.with_replacement},
+                             allow_self, seed)
+    if isinstance(connector, C.FromListConnector):
+        conn = np.asarray(connector.conn_list, dtype=float).reshape(-1, 2 + len(
+            connector.column_names))
+        if conn.size and (conn[:, 0].min() < 0 or conn[:, 0].max() >= n_pre
+                          or conn[:, 1].min() < 0 or conn[:, 1].max() >= n_post):
+            raise errors.ConnectionError(
+                f"Projection '{label}': FromListConnector has indices outside the "
+                f"populations (pre size {n_pre}, post size {n_post})")
+        params = {"conn_list": conn}
+        for i, name in enumerate(connector.column_names):
+            params[f"{name}_column"] = 2 + i
+        return ConnectorSpec("from_list", params, True, seed)
+    raise errors.ConnectionError(
+        f"Projection '{label}': {type(connector).__name__} is not supported by spinn yet; "
+        "supported: AllToAll, OneToOne, FixedProbability, FixedNumberPre, FixedNumberPost, "
+        "FromList")
+
+
+class Projection(common.Projection):
+    __doc__ = common.Projection.__doc__
+    _simulator = simulator
+    _static_synapse_class = StaticSynapse
+
+    def __init__(self, presynaptic_population, postsynaptic_population, connector,
+                 synapse_type=None, source=None, receptor_type=None, space=Space(),
+                 label=None):
+        state.require_setup("Projection()")
+        sim = state.simulation
+        if sim is not None and sim.built:
+            raise SimulationStateError(
+                "cannot create a Projection after the first run(): the network is mapped "
+                "at the first run(); create every projection before it")
+        common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
+                                   connector, synapse_type, source, receptor_type, space,
+                                   label)
+        if self.label is None:
+            self.label = f"projection{len(state.projections)}"
+        if not isinstance(self.synapse_type, StaticSynapse):
+            raise NotImplementedError(
+                f"Projection '{self.label}': synapse type {type(self.synapse_type).__name__} "
+                "is not available in spinn yet (StaticSynapse only)")
+        pid = len(state.network.projections)
+        n_pre, n_post = self.pre.size, self.post.size
+        conn = _connector_spec(connector, pid, self.label, n_pre, n_post)
+        ps = self.synapse_type.native_parameters
+        ps.shape = (n_pre, n_post)
+        weight = _value_spec("weight", ps["weight"], self.label)
+        delay = _value_spec("delay", ps["delay"], self.label)
+        if conn.kind == "from_list":
+            if "weight_column" in conn.params:
+                weight = ValueSpec("list", None)
+            if "delay_column" in conn.params:
+                delay = ValueSpec("list", None)
+        post_cb = not self.post.conductance_based
+        if self.receptor_type == "excitatory":
+            sign, receptor = 1, 0
+        elif self.receptor_type == "inhibitory":
+            sign, receptor = (-1 if post_cb else 1), 1
+        else:
+            raise errors.ConnectionError(
+                f"Projection '{self.label}': receptor type {self.receptor_type!r} is not "
+                "supported; use 'excitatory' or 'inhibitory'")
+        self._spec = ProjectionSpec(
+            id=pid, label=self.label, pre_gids=_cell_gids(self.pre),
+            post_gids=_cell_gids(self.post), pre_populations=_populations_of(self.pre),
+            post_populations=_populations_of(self.post), connector=conn, weight=weight,
+            delay=delay, receptor=receptor, receptor_name=self.receptor_type,
+            weight_sign=sign)
+        self._check_scalar_values()
+        state.network.projections.append(self._spec)
+        state.projections.append(self)
+
+    def _check_scalar_values(self):
+        """Scalar weights and delays are checked now, not at run()."""
+        from ..runtime import check_synapses
+        spec = self._spec
+        w = np.array([spec.weight.value]) if spec.weight.kind == "scalar" else np.zeros(0)
+        d = np.array([spec.delay.value]) if spec.delay.kind == "scalar" else np.zeros(0)
+        check_synapses(spec, w, d, state.dt)
+
+    # -- queries (collective: every process must make them) ----------------------
+    def _simulation(self):
+        sim = state.ensure_simulation()
+        sim.build()
+        return sim
+
+    def __len__(self):
+        return self._simulation().count_connections(self._spec.id)
+
+    def size(self, gather=True):
+        return len(self)
+
+    def _gathered(self):
+        return self._simulation().gather_connections(self._spec.id)
+
+    @property
+    def connections(self):
+        pre, post, w, d = self._gathered()
+        return [Connection(*row) for row in zip(pre, post, w, d)]
+
+    def __getitem__(self, i):
+        return self.connections[i]
+
+    def _get_attributes_as_list(self, names):
+        pre, post, w, d = self._gathered()
+        columns = {"presynaptic_index": pre, "postsynaptic_index": post,
+                   "weight": w, "delay": d}
+        try:
+            arrays = [columns[n] for n in names]
+        except KeyError as exc:
+            raise errors.NonExistentParameterError(str(exc), type(self.synapse_type).__name__,
+                                                   ["weight", "delay"]) from None
+        cast = [int if n.endswith("synaptic_index") else float for n in names]
+        return [tuple(c(v) for c, v in zip(cast, row)) for row in zip(*arrays)]
+
+    def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
+        pre, post, w, d = self._gathered()
+        out = []
+        for name in names:
+            values = {"weight": w, "delay": d}[name.rstrip("s") if name.endswith("s")
+                                               and name not in ("weight", "delay") else name]
+            arr = np.full((self.pre.size, self.post.size), np.nan)
+            if multiple_synapses == "sum":
+                flat = pre * self.post.size + post
+                uniq, inv = np.unique(flat, return_inverse=True)
+                sums = np.bincount(inv, weights=values)
+                arr.ravel()[uniq] = sums
+            elif multiple_synapses in ("first", "last", "min", "max"):
+                op = {"first": None, "last": None, "min": np.fmin, "max": np.fmax}
+                if multiple_synapses == "first":
+                    arr[pre[::-1], post[::-1]] = values[::-1]
+                elif multiple_synapses == "last":
+                    arr[pre, post] = values
+                else:
+                    f = op[multiple_synapses]
+                    f.at(arr, (pre, post), values)
+            else:
+                raise ValueError(f"multiple_synapses={multiple_synapses!r} is not supported")
+            out.append(arr)
+        return out
+
+    def set(self, **attributes):
+        raise NotImplementedError(
+            f"Projection '{self.label}': set() is not supported by spinn yet; give weights "
+            "and delays when creating the projection")

@@ -1,0 +1,90 @@
+"""PyNN Recorder hooks backed by the engine's gathered data."""
+from __future__ import annotations
+
+import numpy as np
+from pyNN import recording
+
+from . import simulator
+from .simulator import state
+
+
+class Recorder(recording.Recorder):
+    _simulator = simulator
+
+    def _spec(self):
+        return self.population._spec
+
+    def _sync(self):
+        """Copy PyNN's record settings into the population's spec."""
+        spec = self._spec()
+        interval = max(1, int(round(self.sampling_interval / state.dt)))
+        spec.record = {}
+        for variable, ids in self.recorded.items():
+            if ids:
+                idx = np.sort(np.fromiter((int(i) for i in ids), dtype=np.int64)) - spec.first_gid
+                spec.record[variable.name] = (idx, interval)
+
+    def _record(self, variable, new_ids, sampling_interval=None):
+        if sampling_interval is not None:
+            steps = sampling_interval / state.dt
+            if abs(steps - round(steps)) > 1e-9 or round(steps) < 1:
+                raise ValueError(
+                    f"Population '{self.population.label}': sampling_interval "
+                    f"{sampling_interval} ms must be a whole multiple of the timestep "
+                    f"{state.dt} ms")
+            self.sampling_interval = sampling_interval
+        self._sync()
+
+    def _reset(self):
+        self._spec().record = {}
+
+    def _get_spiketimes(self, ids, clear=False):
+        spec = self._spec()
+        gids, times = state.simulation.gather_spikes(spec.id, clear=clear)
+        wanted = np.fromiter((int(i) for i in ids), dtype=np.int64)
+        keep = np.isin(gids, wanted)
+        return gids[keep], times[keep]
+
+    def _get_all_signals(self, variable, ids, clear=False):
+        spec = self._spec()
+        gids = np.fromiter((int(i) for i in ids), dtype=np.int64)
+        data = state.simulation.gather_signal(spec.id, variable.name, gids, clear=clear)
+        return data, None
+
+    def _local_count(self, variable, filter_ids=None):
+        spec = self._spec()
+        gids, _ = state.simulation.gather_spikes(spec.id)
+        counts = dict.fromkeys((int(i) for i in self.filter_recorded(variable, filter_ids)), 0)
+        ids, n = np.unique(gids, return_counts=True)
+        for i, c in zip(ids.tolist(), n.tolist()):
+            if i in counts:
+                counts[i] = c
+        return counts
+
+    def _clear_simulator(self):
+        sim = state.simulation
+        if sim is None or not sim.built:
+            return
+        spec = self._spec()
+        for e in sim.engines:
+            e.spike_buffer.drop(spec.first_gid, spec.first_gid + spec.size)
+            for (pop_id, _), buf in e.signal_buffers.items():
+                if pop_id == spec.id:
+                    buf.clear()
+
+    def get(self, variables, gather=False, filter_ids=None, clear=False,
+            annotations=None, locations=None):
+        if state.simulation is None or not state.simulation.built:
+            state.ensure_simulation().build()
+        return super().get(variables, gather, filter_ids, clear, annotations, locations)
+
+    def write(self, variables, file=None, gather=False, filter_ids=None,
+              clear=False, annotations=None, locations=None):
+        """Gather on every process (collective); only MPI rank 0 writes the file."""
+        if isinstance(file, str):
+            file = recording.get_io(file)
+        io = file or self.file
+        data = self.get(variables, gather, filter_ids, clear, annotations=annotations,
+                        locations=locations)
+        if state.real_rank == 0:
+            io.write_block(data)

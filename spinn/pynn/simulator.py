@@ -1,0 +1,122 @@
+"""The backend's global ``state`` (PyNN's contract) and its ``ID`` class.
+
+PyNN's common layer sees a replicated, logically serial world on every MPI
+process: the same description everywhere, every cell "local",
+``state.num_processes == 1`` and ``state.mpi_rank == 0``, so PyNN never
+gathers or branches on the rank by itself. The engine does the distributed
+work and hands PyNN data it has already gathered; ``sim.rank()`` and
+``sim.num_processes()`` report the real MPI values.
+"""
+from __future__ import annotations
+
+import os
+
+from pyNN import common
+
+from ..errors import SimulationStateError
+from ..network import NetworkSpec
+from ..simulation import Simulation
+
+name = "spinn"
+
+#: the engine's default seed when neither setup(rng_seed=...) nor a connector
+#: rng gives one: runs are reproducible by default, as in NEST.
+DEFAULT_SEED = 1234567
+
+
+class ID(int, common.IDMixin):
+    def __init__(self, n):
+        int.__init__(n)
+        common.IDMixin.__init__(self)
+
+
+class State(common.control.BaseState):
+
+    def __init__(self):
+        super().__init__()
+        self.mpi_rank = 0            # PyNN's view: see the module docstring
+        self.num_processes = 1
+        self.dt = 0.1
+        self.min_delay = "auto"
+        self.max_delay = "auto"
+        self.initialized = False
+        self.network = None
+        self.simulation = None
+        self.n_virtual_ranks = None
+        self.quiet = False
+        self.default_max_per_core = {}
+        self.clear()
+
+    # -- time --------------------------------------------------------------------
+    @property
+    def t(self) -> float:
+        sim = self.simulation
+        return 0.0 if sim is None else sim.step * self.dt
+
+    @t.setter
+    def t(self, value):
+        if value != 0:
+            raise ValueError("the simulation time can only be set back to 0 (by reset())")
+
+    def require_setup(self, what: str):
+        if not self.initialized:
+            raise SimulationStateError(f"{what} called before setup(): call sim.setup() first")
+
+    def ensure_simulation(self) -> Simulation:
+        self.require_setup("run()")
+        if self.simulation is None:
+            self.simulation = Simulation(self.network, n_virtual_ranks=self.n_virtual_ranks)
+        return self.simulation
+
+    def run(self, simtime):
+        self.run_until(self.t + simtime)
+
+    def run_until(self, tstop):
+        sim = self.ensure_simulation()
+        n_steps = int(round(tstop / self.dt)) - sim.step
+        if n_steps < 0:
+            raise ValueError(f"time {tstop} ms is in the past (current time {self.t} ms)")
+        sim.run_steps(n_steps)
+        self.running = True
+
+    # -- lifecycle -----------------------------------------------------------------
+    def clear(self):
+        self.recorders = set()
+        self.id_counter = 0
+        self.segment_counter = -1
+        self.populations = []
+        self.projections = []
+        self.network = NetworkSpec(dt_ms=self.dt, seed=DEFAULT_SEED)
+        self.simulation = None
+        self.write_on_end = []
+        self.reset()
+
+    def reset(self):
+        """Back to t = 0 with the initial state; the network is kept."""
+        self.running = False
+        self.t_start = 0
+        self.segment_counter += 1
+        if self.simulation is not None and self.simulation.built:
+            self.simulation.reset()
+
+    @property
+    def real_rank(self) -> int:
+        sim = self.simulation
+        if sim is not None:
+            return sim.exchange.process_rank
+        from ..comm import world_rank
+        return world_rank()
+
+    @property
+    def real_size(self) -> int:
+        from ..comm import world_size
+        return world_size()
+
+
+state = State()
+
+
+def env_virtual_ranks():
+    """``SPINN_VIRTUAL_RANKS`` lets a plain ``python`` run use N in-process ranks."""
+    value = os.environ.get("SPINN_VIRTUAL_RANKS")
+    return int(value) if value else None

@@ -1,0 +1,238 @@
+"""The simulation driver: map once, build this process's ranks, step them.
+
+Every MPI process runs the same user script (SPMD). At the first ``run()``
+each process computes the same mapping (a pure function of the network
+description and the number of ranks; its digest is compared across
+processes), builds the ranks it hosts, and then steps them in lock-step with
+the exchange between update and delivery. All collective calls happen in the
+same order on every process.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+import partitioning
+
+from .comm import default_exchange
+from .errors import NetworkError, RankError, SimulationStateError, SpinnError
+from .network import NetworkSpec
+from .runtime import RankEngine
+
+logger = logging.getLogger(__name__)
+
+
+def network_graph(spec: NetworkSpec) -> partitioning.Graph:
+    """The partitioner's view: populations are vertices, projections edges."""
+    edges = [(a, b) for prj in spec.projections
+             for a in prj.pre_populations for b in prj.post_populations]
+    edges = np.array(edges, dtype=np.int64).reshape(-1, 2)
+    return partitioning.Graph(
+        n_atoms=np.array([p.size for p in spec.populations], dtype=np.int64),
+        max_atoms_per_core=np.array([p.max_atoms_per_core for p in spec.populations],
+                                    dtype=np.int64),
+        edges=edges,
+        labels=tuple(p.label for p in spec.populations),
+    )
+
+
+class Simulation:
+    """One process's share of a simulation."""
+
+    def __init__(self, spec: NetworkSpec, *, n_virtual_ranks: int | None = None,
+                 exchange=None):
+        self.spec = spec
+        self.exchange = exchange or default_exchange(n_virtual_ranks)
+        self.mapping = None
+        self.engines: list[RankEngine] = []
+        self.step = 0
+        self.simulate_seconds = 0.0
+        self.steps_run = 0
+        self.map_seconds = 0.0
+        self.build_seconds = 0.0
+
+    @property
+    def built(self) -> bool:
+        return self.mapping is not None
+
+    # -- build -------------------------------------------------------------------
+    def build(self) -> None:
+        """Map the network and build the local ranks (collective)."""
+        if self.built:
+            return
+        if not self.spec.populations:
+            raise SimulationStateError("the network has no populations: nothing to simulate")
+        t0 = time.perf_counter()
+        mapping = partitioning.map_network(network_graph(self.spec), self.exchange.n_ranks)
+        digests = self.exchange.allgather(mapping.digest())
+        if len(set(digests)) != 1:
+            raise RankError(
+                "the mapping differs between MPI processes (digests "
+                f"{sorted(set(digests))}); every rank must run the same script with the "
+                "same arguments and seeds")
+        t1 = time.perf_counter()
+        engines, error = [], None
+        try:
+            for r in self.exchange.local_ranks:
+                engines.append(RankEngine(self.spec, mapping, r))
+        except SpinnError as exc:   # report it on every rank instead of hanging
+            error = exc
+        self._agree_on(error)
+        self.mapping = mapping
+        self.engines = engines
+        for e in engines:
+            e.configure_recording(self.step)
+        self.map_seconds = t1 - t0
+        self.build_seconds = time.perf_counter() - t1
+
+    def _agree_on(self, error):
+        """Raise the same error on every process if any process failed."""
+        messages = self.exchange.allgather(None if error is None else
+                                           (type(error).__name__, str(error)))
+        failed = [(i, m) for i, m in enumerate(messages) if m is not None]
+        if not failed:
+            return
+        if error is not None:
+            raise error
+        i, (kind, text) = failed[0]
+        cls = NetworkError if kind == "NetworkError" else RankError
+        raise cls(f"(raised on MPI rank {i}) {text}")
+
+    def reset(self) -> None:
+        """Back to step 0: neurons to their initial values, nothing in flight.
+
+        The mapping and the (static) synapses are kept: they are rebuilt from
+        the same description, which gives the same synapses.
+        """
+        self.engines = [RankEngine(self.spec, self.mapping, r)
+                        for r in self.exchange.local_ranks]
+        self.step = 0
+        for e in self.engines:
+            e.configure_recording(self.step)
+
+    # -- run ---------------------------------------------------------------------
+    def run_steps(self, n_steps: int) -> None:
+        """Advance all local ranks by ``n_steps`` steps (collective)."""
+        self.build()
+        for e in self.engines:
+            e.configure_recording(self.step)
+        engines, exchange = self.engines, self.exchange
+        t0 = time.perf_counter()
+        for k in range(self.step, self.step + n_steps):
+            sends = [e.advance(k) for e in engines]
+            received = exchange.alltoallv(sends)
+            for e, keys in zip(engines, received):
+                e.receive(k, keys)
+        self.simulate_seconds += time.perf_counter() - t0
+        self.step += n_steps
+        self.steps_run += n_steps
+
+    # -- gathering (collective) ---------------------------------------------------
+    def gather_spikes(self, pop_id: int, clear: bool = False):
+        """All recorded spikes of a population: ``(gids, times_ms)`` sorted by (gid, time)."""
+        pop = self.spec.populations[pop_id]
+        lo, hi = pop.first_gid, pop.first_gid + pop.size
+        parts = []
+        for e in self.engines:
+            parts.append(e.spike_buffer.select(lo, hi))
+            if clear:
+                e.spike_buffer.drop(lo, hi)
+        gids = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+        stamps = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+        everything = self.exchange.allgather((gids, stamps))
+        gids = np.concatenate([g for g, _ in everything])
+        stamps = np.concatenate([s for _, s in everything])
+        order = np.lexsort((stamps, gids))
+        return gids[order], stamps[order] * self.spec.dt_ms
+
+    def gather_signal(self, pop_id: int, variable: str, gids: np.ndarray, clear=False):
+        """Samples of ``variable`` for ``gids``: an (n_samples, len(gids)) array."""
+        cols, blocks = [], []
+        for e in self.engines:
+            buf = e.signal_buffers.get((pop_id, variable))
+            if buf is not None:
+                cols.append(buf.gids)
+                blocks.append(buf.array())
+                if clear:
+                    buf.clear()
+        everything = self.exchange.allgather((cols, blocks))
+        have = {}
+        n_samples = 0
+        for c_list, b_list in everything:
+            for c, b in zip(c_list, b_list):
+                n_samples = max(n_samples, b.shape[0])
+                for j, g in enumerate(c.tolist()):
+                    have[g] = b[:, j]
+        out = np.full((n_samples, len(gids)), np.nan)
+        for j, g in enumerate(np.asarray(gids).tolist()):
+            col = have.get(g)
+            if col is not None:
+                out[:col.shape[0], j] = col
+        return out
+
+    def gather_connections(self, proj_id: int):
+        """All synapses of a projection: (pre, post, weight, delay_ms) sorted by (pre, post)."""
+        self.build()
+        local = [e.projection_connections(proj_id) for e in self.engines]
+        everything = self.exchange.allgather(local)
+        parts = [p for process in everything for p in process]
+        pre, post, w, d = (np.concatenate(x) for x in zip(*parts))
+        order = np.lexsort((post, pre))
+        return pre[order], post[order], w[order], d[order] * self.spec.dt_ms
+
+    def count_connections(self, proj_id: int) -> int:
+        self.build()
+        n = sum(e.projection_synapses[proj_id][0].size for e in self.engines)
+        return int(self.exchange.allreduce_sum(n))
+
+    # -- statistics ---------------------------------------------------------------
+    def statistics(self) -> dict:
+        """Whole-run numbers, identical on every process (collective)."""
+        spikes = sum(e.n_spikes for e in self.engines)
+        synapses = sum(e.n_synapses for e in self.engines)
+        spikes, synapses = self.exchange.allreduce_sum(np.array([spikes, synapses]))
+        wall = max(self.exchange.allgather(self.simulate_seconds))
+        neurons = sum(p.size for p in self.spec.populations if not _is_source(p))
+        bio_s = self.steps_run * self.spec.dt_ms / 1000.0
+        spikes_neurons = sum(e.n_spikes - _source_spikes(e) for e in self.engines)
+        spikes_neurons = self.exchange.allreduce_sum(spikes_neurons)
+        return {
+            "ranks": self.exchange.n_ranks,
+            "neurons": int(neurons),
+            "sources": int(sum(p.size for p in self.spec.populations if _is_source(p))),
+            "synapses": int(synapses),
+            "spikes": int(spikes),
+            "neuron_spikes": int(spikes_neurons),
+            "mean_rate_hz": (spikes_neurons / neurons / bio_s) if neurons and bio_s else 0.0,
+            "biological_s": bio_s,
+            "simulate_wall_s": wall,
+            "realtime_factor": wall / bio_s if bio_s else float("nan"),
+            "steps": self.steps_run,
+            "us_per_step": 1e6 * wall / self.steps_run if self.steps_run else float("nan"),
+            "map_s": self.map_seconds,
+            "build_s": self.build_seconds,
+        }
+
+
+def _is_source(pop) -> bool:
+    return pop.model.startswith("SpikeSource")
+
+
+def _source_spikes(engine) -> int:
+    # sources' spikes are counted separately so the mean rate is the neurons'
+    return getattr(engine, "n_source_spikes", 0)
+
+
+def format_summary(stats: dict) -> str:
+    """The short summary rank 0 prints after a run."""
+    return (
+        f"spinn: {stats['neurons']:,} neurons (+{stats['sources']:,} sources), "
+        f"{stats['synapses']:,} synapses on {stats['ranks']} rank(s); "
+        f"{stats['biological_s'] * 1000:g} ms simulated: {stats['spikes']:,} spikes, "
+        f"mean rate {stats['mean_rate_hz']:.2f} Hz; "
+        f"simulate wall time {stats['simulate_wall_s']:.3f} s "
+        f"(real-time factor {stats['realtime_factor']:.2f}, "
+        f"{stats['us_per_step']:.1f} µs/step); "
+        f"map {stats['map_s']:.3f} s, build {stats['build_s']:.3f} s")
