@@ -125,9 +125,13 @@ def world_rank() -> int:
 
 
 def default_exchange(n_virtual_ranks: int | None = None):
-    """MPI when launched under mpiexec with more than one process, else local."""
-    if world_size() > 1:
-        if n_virtual_ranks not in (None, 1):
-            raise ValueError("virtual ranks cannot be combined with an MPI launch")
+    """The exchange for this run.
+
+    Under ``mpiexec`` with several processes: MPI, one rank per process. An
+    explicit ``n_virtual_ranks`` instead makes every process simulate the
+    whole network by itself on that many in-process ranks (useful to compute
+    a serial reference inside an MPI job).
+    """
+    if n_virtual_ranks is None and world_size() > 1:
         return MPIExchange()
     return LocalExchange(n_virtual_ranks or 1)

@@ -111,9 +111,12 @@ class RankEngine:
         return self._gid_order[pos]
 
     def is_local(self, gids: np.ndarray) -> np.ndarray:
+        gids = np.asarray(gids, dtype=np.int64)
+        if self._gids_sorted.size == 0:       # an idle rank (more ranks than slices)
+            return np.zeros(gids.shape, dtype=bool)
         pos = np.searchsorted(self._gids_sorted, gids)
-        pos = np.minimum(pos, max(self._gids_sorted.size - 1, 0))
-        return (self._gids_sorted.size > 0) & (self._gids_sorted[pos] == gids)
+        pos = np.minimum(pos, self._gids_sorted.size - 1)
+        return self._gids_sorted[pos] == gids
 
     def _build_routing(self, mapping):
         table = mapping.tables[self.rank]

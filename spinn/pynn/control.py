@@ -50,6 +50,7 @@ def end(compatible_output=True):
         io = get_io(filename)
         population.write_data(io, variables)
     state.write_on_end = []
+    state.initialized = False       # recorded data stay readable after end()
     sim = state.simulation
     if sim is not None and sim.built and sim.steps_run:
         stats = sim.statistics()

@@ -24,6 +24,17 @@ from .simulator import state
 class Assembly(common.Assembly):
     _simulator = simulator
 
+    @property
+    def receptor_types(self):
+        """Receptor types common to all members, in the first member's order.
+
+        PyNN returns a ``set`` here, whose order depends on each process's
+        string hashing: under MPI two ranks could then guess different default
+        receptors for the same projection.
+        """
+        common_types = set(super().receptor_types)
+        return [r for r in self.populations[0].celltype.receptor_types if r in common_types]
+
 
 def _is_random(value) -> bool:
     return isinstance(value, larray) and isinstance(value.base_value, RandomDistribution)

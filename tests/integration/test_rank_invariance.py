@@ -1,0 +1,70 @@
+"""Rank-count invariance: identical spikes, voltages and synapses on 1, 2 and 3
+(virtual) ranks and for two slice sizes."""
+import numpy as np
+import pytest
+
+import spinn as sim
+from spinn.pynn.simulator import state
+from tests.networks import mixed_network
+
+
+def run_mixed(n_ranks, npc):
+    sim.setup(timestep=0.1, n_virtual_ranks=n_ranks, quiet=True)
+    spikes, v, _ = mixed_network(sim, npc=npc)
+    conns = {p.label: np.array(p.get(["weight", "delay"], format="list"))
+             for p in state.projections}
+    stats = sim.get_run_statistics()
+    sim.end()
+    return spikes, v, conns, stats
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return run_mixed(1, None)
+
+
+def test_reference_is_not_trivial(reference):
+    spikes, v, conns, stats = reference
+    assert sum(len(t) for t in spikes["exc"]) > 50
+    assert sum(len(t) for t in spikes["delta"]) > 5
+    # multiplicity: the 4 kHz burst sources give more spikes than steps active
+    burst = np.concatenate(spikes["burst"])
+    assert burst.size > 5 * 50 * 0.3
+    assert len(np.unique(burst)) < burst.size
+    assert v.shape == (1501, 120)
+    assert len(conns["exc-exc"]) == 120 * 8
+
+
+@pytest.mark.parametrize("n_ranks,npc", [(1, 7), (2, 64), (2, 7), (3, 13), (3, 256)])
+def test_identical_results(reference, n_ranks, npc):
+    spikes, v, conns, stats = run_mixed(n_ranks, npc)
+    ref_spikes, ref_v, ref_conns, ref_stats = reference
+    assert stats["ranks"] == n_ranks
+    for label in ref_spikes:
+        assert len(spikes[label]) == len(ref_spikes[label])
+        for a, b in zip(spikes[label], ref_spikes[label]):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(v, ref_v)          # bitwise, not approximately
+    for label in ref_conns:
+        np.testing.assert_array_equal(conns[label], ref_conns[label])
+    assert stats["synapses"] == ref_stats["synapses"]
+
+
+def test_more_ranks_than_slices_and_tiny_population():
+    """A 1-neuron population on 3 ranks, with ranks left idle, still works."""
+    results = []
+    for n_ranks in (1, 3):
+        sim.setup(timestep=0.1, n_virtual_ranks=n_ranks, quiet=True)
+        src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0, 2.0, 3.0]))
+        one = sim.Population(1, sim.IF_curr_exp(i_offset=0.0))
+        sim.Projection(src, one, sim.OneToOneConnector(),
+                       sim.StaticSynapse(weight=5.0, delay=0.1))
+        one.record(["spikes", "v"])
+        sim.run(20.0)
+        seg = one.get_data().segments[0]
+        results.append((seg.spiketrains[0].magnitude.copy(),
+                        seg.filter(name="v")[0].magnitude.copy()))
+        sim.end()
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    assert len(results[0][0]) >= 1

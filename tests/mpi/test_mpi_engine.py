@@ -1,0 +1,73 @@
+"""The real MPI exchange: run with `mpiexec -n 2 python -m mpi4py -m pytest --with-mpi tests/mpi`
+(``pytest`` alone triggers this through tests/e2e/test_mpi_suite.py)."""
+import numpy as np
+import pytest
+
+import spinn as sim
+from spinn.errors import NetworkError
+from spinn.pynn.simulator import state
+from tests.networks import mixed_network
+
+pytestmark = pytest.mark.mpi(min_size=2)
+
+
+def _run(npc, **setup):
+    sim.setup(timestep=0.1, quiet=True, **setup)
+    spikes, v, _ = mixed_network(sim, npc=npc)
+    conns = {p.label: np.array(p.get(["weight", "delay"], format="list"))
+             for p in state.projections}
+    stats = sim.get_run_statistics()
+    sim.end()
+    return spikes, v, conns, stats
+
+
+def test_mpi_run_matches_serial_reference_on_every_rank():
+    from mpi4py import MPI
+    spikes, v, conns, stats = _run(npc=16)
+    assert stats["ranks"] == MPI.COMM_WORLD.Get_size()
+    assert sim.num_processes() == MPI.COMM_WORLD.Get_size()
+    # the same script in this process alone, on one in-process rank
+    ref_spikes, ref_v, ref_conns, _ = _run(npc=None, n_virtual_ranks=1)
+    for label in ref_spikes:
+        for a, b in zip(spikes[label], ref_spikes[label]):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(v, ref_v)
+    for label in ref_conns:
+        np.testing.assert_array_equal(conns[label], ref_conns[label])
+    assert sum(len(t) for t in spikes["exc"]) > 50
+
+
+def test_every_rank_gets_the_same_data():
+    from mpi4py import MPI
+    spikes, v, conns, _ = _run(npc=32)
+    flat = np.concatenate([np.concatenate(t) if t else np.zeros(0)
+                           for t in spikes.values()])
+    everything = MPI.COMM_WORLD.allgather((flat.tobytes(), v.tobytes()))
+    assert all(x == everything[0] for x in everything)
+
+
+def test_error_on_one_rank_is_raised_on_all():
+    """A bad weight that only the last rank generates must not hang the others."""
+    from mpi4py import MPI
+    size = MPI.COMM_WORLD.Get_size()
+    sim.setup(timestep=0.1, quiet=True)
+    sim.set_number_of_neurons_per_core(sim.IF_curr_exp, 4)
+    pre = sim.Population(4, sim.SpikeSourcePoisson(rate=5.0), label="pre")
+    post = sim.Population(4 * size, sim.IF_curr_exp(), label="post")
+    w = np.full((4, 4 * size), 0.1)
+    w[:, -1] = -0.1                      # only the last target (on the last rank) is bad
+    sim.Projection(pre, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=w),
+                   receptor_type="excitatory", label="late-bad")
+    with pytest.raises(NetworkError, match="late-bad"):
+        sim.run(5.0)
+    sim.end()
+
+
+def test_population_smaller_than_ranks():
+    sim.setup(timestep=0.1, quiet=True)
+    one = sim.Population(1, sim.IF_curr_exp(i_offset=1.0), label="one")
+    one.record("spikes")
+    sim.run(50.0)
+    n = len(one.get_data().segments[0].spiketrains[0])
+    sim.end()
+    assert n > 0
