@@ -216,6 +216,7 @@ class SpikeSourcePoissonGroup:
         self.state = {}
         self.key = stream_key(seed, 0x5050)
         self.dt = dt
+        self._none = np.zeros(0, dtype=np.int64)
         self.set_parameters(params)
 
     def set_parameters(self, params):
@@ -226,9 +227,16 @@ class SpikeSourcePoissonGroup:
         self.first = np.floor(params["start"] / dt + 1e-9).astype(np.int64) + 1
         stop = params["start"] + params["duration"]
         self.last = np.floor(np.minimum(stop / dt + 1e-9, 2**62)).astype(np.int64)
+        active = self.lam > 0
+        # the window in which any neuron of the group can fire: outside it a
+        # step costs nothing (no random numbers are drawn, none are needed)
+        self.window = ((int(self.first[active].min()), int(self.last[active].max()))
+                       if active.any() else (1, 0))
 
     def step(self, k, exc, inh):
         stamp = k + 1
+        if not self.window[0] <= stamp <= self.window[1]:
+            return self._none, None
         u = hashed_uniform(self.key, self.gids, k)
         fired = np.flatnonzero((u >= self.p0) & (self.first <= stamp) & (stamp <= self.last))
         if fired.size == 0:
