@@ -1,0 +1,39 @@
+"""Real user scripts under `spinn run -n 1/2/3`: identical spikes, summary printed."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def spinn_run(n, script, *args, timeout=300):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("SPINN_VIRTUAL_RANKS", None)
+    cmd = [sys.executable, "-m", "launch.cli", "run", "-n", str(n), str(ROOT / script), *args]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+@pytest.mark.parametrize("script,extra", [
+    ("examples/cuba.py", ["--tstop", "150"]),
+    ("examples/poisson_input.py", ["--tstop", "200"]),
+])
+def test_examples_identical_on_1_2_3_ranks(tmp_path, script, extra):
+    results = []
+    for n, npc in ((1, "256"), (2, "64"), (3, "100")):
+        out = tmp_path / f"spikes{n}.npz"
+        stdout = spinn_run(n, script, *extra, "--npc", npc, "--spikes", str(out))
+        assert f"on {n} rank(s)" in stdout            # the summary rank 0 prints
+        assert "real-time factor" in stdout
+        assert stdout.count("spinn: ") == 1           # printed once, by rank 0 only
+        results.append(np.load(out))
+    assert results[0]["times"].size > 0
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0]["index"], other["index"])
+        np.testing.assert_array_equal(results[0]["times"], other["times"])
