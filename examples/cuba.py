@@ -20,6 +20,8 @@ parser.add_argument("--n", type=int, default=4000, help="number of neurons")
 parser.add_argument("--tstop", type=float, default=1000.0, help="simulated time (ms)")
 parser.add_argument("--npc", type=int, default=256, help="neurons per core")
 parser.add_argument("--seed", type=int, default=98765)
+parser.add_argument("--stim-rate", type=float, default=100.0,
+                    help="rate (Hz) of the 20 kick-off Poisson sources; 0 for none")
 parser.add_argument("--spikes", help="write all spikes (index, time) to this .npz file")
 args = parser.parse_args()
 
@@ -36,7 +38,7 @@ v_init = sim.RandomDistribution("uniform", low=-60.0, high=-50.0, rng=rng)
 
 exc = sim.Population(n_exc, cell, initial_values={"v": v_init}, label="excitatory")
 inh = sim.Population(n_inh, cell, initial_values={"v": v_init}, label="inhibitory")
-stim = sim.Population(20, sim.SpikeSourcePoisson(rate=100.0, duration=50.0), label="stimulus")
+stim = sim.Population(20, sim.SpikeSourcePoisson(rate=args.stim_rate, duration=50.0), label="stimulus")
 
 w_exc = 1e-3 * 0.27 * (0.0 - -60.0)      # nA, from 0.27 nS at a mean driving force of 60 mV
 w_inh = 1e-3 * 4.5 * (-80.0 - -60.0)     # nA, negative: inhibitory current

@@ -182,6 +182,12 @@ class Simulation:
         order = np.lexsort((post, pre))
         return pre[order], post[order], w[order], d[order] * self.spec.dt_ms
 
+    def min_delay_steps(self) -> int:
+        """Smallest synaptic delay in the whole network, in steps (collective)."""
+        local = [int(e.syn_delay.min()) for e in self.engines if e.syn_delay.size]
+        everything = [d for part in self.exchange.allgather(local) for d in part]
+        return min(everything) if everything else 1
+
     def count_connections(self, proj_id: int) -> int:
         self.build()
         n = sum(e.projection_synapses[proj_id][0].size for e in self.engines)

@@ -73,8 +73,23 @@ run_for = run
 reset = common.build_reset(simulator)
 initialize = common.initialize
 
-get_current_time, get_time_step, get_min_delay, get_max_delay, \
+get_current_time, get_time_step, _get_min_delay, get_max_delay, \
     _num_processes, _rank = common.build_state_queries(simulator)
+
+
+def get_min_delay():
+    """The smallest synaptic delay (ms).
+
+    With ``min_delay='auto'`` (PyNN's default) this is the smallest delay of
+    the built network (a collective call once the network is built), or the
+    timestep before that.
+    """
+    if state.min_delay != "auto":
+        return state.min_delay
+    sim = state.simulation
+    if sim is not None and sim.built:
+        return sim.min_delay_steps() * state.dt
+    return state.dt
 
 
 def rank():

@@ -65,3 +65,15 @@ def test_reset_gives_a_new_identical_segment(driven):
         np.testing.assert_array_equal(a.magnitude, b.magnitude)
     np.testing.assert_array_equal(block.segments[0].filter(name="v")[0].magnitude,
                                   block.segments[1].filter(name="v")[0].magnitude)
+
+
+def test_min_delay_auto_is_the_smallest_delay():
+    sim.setup(timestep=0.1, quiet=True)
+    a = sim.Population(3, sim.SpikeSourcePoisson(rate=1.0))
+    b = sim.Population(3, sim.IF_curr_exp())
+    sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=0.5))
+    sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=1.5))
+    assert sim.get_min_delay() == pytest.approx(0.1)      # before the build: the timestep
+    sim.run(1.0)
+    assert sim.get_min_delay() == pytest.approx(0.5)
+    sim.end()
