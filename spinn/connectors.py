@@ -90,66 +90,48 @@ def _fixed_probability(proj, rng, lo, hi):
     return np.concatenate(pres), np.concatenate(posts)
 
 
-def _candidates(proj, j, n_pre, allow_self):
-    """Pre indices allowed for post index j (excluding j's own gid if asked)."""
-    if allow_self:
-        return None
-    same = np.flatnonzero(proj.pre_gids == proj.post_gids[j])
-    return same
+def _choose(rng, proj, n, candidates, own_gid, side):
+    """``n`` sorted indices into ``candidates`` (gids), skipping ``own_gid``
+    when self-connections are not allowed; with or without replacement."""
+    replace = bool(proj.connector.params.get("with_replacement", False))
+    excluded = (np.flatnonzero(candidates == own_gid)
+                if not proj.connector.allow_self_connections else np.zeros(0, np.int64))
+    pool = candidates.size - excluded.size
+    if not replace and n > pool:
+        kind = "FixedNumberPreConnector" if side == "sources" else "FixedNumberPostConnector"
+        raise NetworkError(
+            f"Projection '{proj.label}': {kind}(n={n}) without replacement needs {n} "
+            f"distinct {side} but only {pool} are available")
+    chosen = rng.integers(0, pool, n) if replace else rng.choice(pool, n, replace=False)
+    if excluded.size:
+        # map indices of the reduced pool back onto the full candidate range
+        chosen = chosen + np.searchsorted(excluded - np.arange(excluded.size), chosen,
+                                          side="right")
+    return np.sort(chosen).astype(np.int64)
 
 
 def _fixed_number_pre(proj, rng, lo, hi):
+    """Each target draws ``n`` sources (generated per post block)."""
     n = int(proj.connector.params["n"])
-    replace = bool(proj.connector.params.get("with_replacement", False))
-    allow_self = proj.connector.allow_self_connections
-    n_pre = len(proj.pre_gids)
-    pres, posts = [], []
-    for j in range(lo, hi):
-        excluded = _candidates(proj, j, n_pre, allow_self)
-        pool = n_pre - (0 if excluded is None else excluded.size)
-        if not replace and n > pool:
-            raise NetworkError(
-                f"Projection '{proj.label}': FixedNumberPreConnector(n={n}) without "
-                f"replacement needs {n} distinct sources but only {pool} are available")
-        chosen = (rng.integers(0, pool, n) if replace
-                  else rng.choice(pool, n, replace=False))
-        if excluded is not None and excluded.size:
-            # map indices of the reduced pool back onto 0..n_pre-1
-            chosen = chosen + np.searchsorted(excluded - np.arange(excluded.size),
-                                              chosen, side="right")
-        pres.append(np.sort(chosen).astype(np.int64))
-        posts.append(np.full(n, j, dtype=np.int64))
-    return np.concatenate(pres), np.concatenate(posts)
+    pres = [_choose(rng, proj, n, proj.pre_gids, proj.post_gids[j], "sources")
+            for j in range(lo, hi)]
+    posts = np.repeat(np.arange(lo, hi, dtype=np.int64), n)
+    return np.concatenate(pres), posts
 
 
 def _fixed_number_post(proj: ProjectionSpec, wanted: np.ndarray):
     """Each pre neuron picks ``n`` targets: generated per *pre* block on every
     rank (each rank keeps the targets it owns)."""
     n = int(proj.connector.params["n"])
-    replace = bool(proj.connector.params.get("with_replacement", False))
-    allow_self = proj.connector.allow_self_connections
-    n_pre, n_post = len(proj.pre_gids), len(proj.post_gids)
+    n_pre = len(proj.pre_gids)
     out = []
     for b in range((n_pre + BLOCK - 1) // BLOCK):
         lo, hi = b * BLOCK, min((b + 1) * BLOCK, n_pre)
         rng = block_generator(proj.connector.seed, proj.id, _PER_PRE, b)
-        pres, posts = [], []
-        for i in range(lo, hi):
-            excluded = (None if allow_self else
-                        np.flatnonzero(proj.post_gids == proj.pre_gids[i]))
-            pool = n_post - (0 if excluded is None else excluded.size)
-            if not replace and n > pool:
-                raise NetworkError(
-                    f"Projection '{proj.label}': FixedNumberPostConnector(n={n}) without "
-                    f"replacement needs {n} distinct targets but only {pool} are available")
-            chosen = (rng.integers(0, pool, n) if replace
-                      else rng.choice(pool, n, replace=False))
-            if excluded is not None and excluded.size:
-                chosen = chosen + np.searchsorted(excluded - np.arange(excluded.size),
-                                                  chosen, side="right")
-            pres.append(np.full(n, i, dtype=np.int64))
-            posts.append(np.sort(chosen).astype(np.int64))
-        pre, post = np.concatenate(pres), np.concatenate(posts)
+        posts = [_choose(rng, proj, n, proj.post_gids, proj.pre_gids[i], "targets")
+                 for i in range(lo, hi)]
+        pre = np.repeat(np.arange(lo, hi, dtype=np.int64), n)
+        post = np.concatenate(posts)
         w = _values(proj.weight, rng, pre, post)
         d = _values(proj.delay, rng, pre, post)
         pre, post, keep = _select(pre, post, wanted)

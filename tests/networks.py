@@ -8,6 +8,19 @@ require identical results.
 import numpy as np
 
 
+def run_mixed(sim, npc, **setup):
+    """setup(), build and run the mixed network, end(); return what to compare:
+    (spikes, v, connection lists per projection, run statistics)."""
+    from spinn.pynn.simulator import state
+    sim.setup(timestep=0.1, quiet=True, **setup)
+    spikes, v, _ = mixed_network(sim, npc=npc)
+    conns = {p.label: np.array(p.get(["weight", "delay"], format="list"))
+             for p in state.projections}
+    stats = sim.get_run_statistics()
+    sim.end()
+    return spikes, v, conns, stats
+
+
 def mixed_network(sim, *, npc=None, tstop=150.0, seed=4242):
     """Build and run the mixed network; return (spikes, v, connections)."""
     if npc is not None:

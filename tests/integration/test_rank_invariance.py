@@ -4,18 +4,11 @@ import numpy as np
 import pytest
 
 import spinn as sim
-from spinn.pynn.simulator import state
-from tests.networks import mixed_network
+from tests import networks
 
 
 def run_mixed(n_ranks, npc):
-    sim.setup(timestep=0.1, n_virtual_ranks=n_ranks, quiet=True)
-    spikes, v, _ = mixed_network(sim, npc=npc)
-    conns = {p.label: np.array(p.get(["weight", "delay"], format="list"))
-             for p in state.projections}
-    stats = sim.get_run_statistics()
-    sim.end()
-    return spikes, v, conns, stats
+    return networks.run_mixed(sim, npc, n_virtual_ranks=n_ranks)
 
 
 @pytest.fixture(scope="module")

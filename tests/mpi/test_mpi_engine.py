@@ -5,20 +5,13 @@ import pytest
 
 import spinn as sim
 from spinn.errors import NetworkError
-from spinn.pynn.simulator import state
-from tests.networks import mixed_network
+from tests.networks import run_mixed
 
 pytestmark = pytest.mark.mpi(min_size=2)
 
 
 def _run(npc, **setup):
-    sim.setup(timestep=0.1, quiet=True, **setup)
-    spikes, v, _ = mixed_network(sim, npc=npc)
-    conns = {p.label: np.array(p.get(["weight", "delay"], format="list"))
-             for p in state.projections}
-    stats = sim.get_run_statistics()
-    sim.end()
-    return spikes, v, conns, stats
+    return run_mixed(sim, npc, **setup)
 
 
 def test_mpi_run_matches_serial_reference_on_every_rank():
