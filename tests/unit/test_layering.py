@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ENGINE = [p for p in (ROOT / "spinn").glob("*.py") if p.name != "__init__.py"]
+ENGINE = [p for p in (ROOT / "spinn").rglob("*.py")
+          if "pynn" not in p.relative_to(ROOT / "spinn").parts
+          and p.relative_to(ROOT / "spinn").as_posix() != "__init__.py"]
 
 
 def imported_modules(path):
@@ -20,7 +22,7 @@ def imported_modules(path):
             yield node.module
 
 
-@pytest.mark.parametrize("path", ENGINE, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ENGINE, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_engine_does_not_import_pynn(path):
     bad = [m for m in imported_modules(path) if m.split(".")[0] in ("pyNN", "neo", "lazyarray")]
     assert not bad, f"{path.name} imports {bad}"

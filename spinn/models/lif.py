@@ -16,12 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rng import exact_exp, expm1_exact, hashed_uniform, stream_key
-
-#: receptor indices in the ring buffer
-EXCITATORY, INHIBITORY = 0, 1
-N_RECEPTORS = 2
-
+from ..rng import exact_exp, expm1_exact
 
 def refractory_steps(tau_refrac_ms: np.ndarray, dt: float) -> np.ndarray:
     """Refractory period in whole steps (NEST rounds ``t_ref / h``)."""
@@ -121,13 +116,14 @@ class LIFGroup:
         self.state = {name: np.array(initial[name], dtype=np.float64)
                       for name in self.state_names()}
         self.refractory = np.zeros(self.n, dtype=np.int64)
+        self.i_inj = np.zeros(self.n)
 
     def step(self, k: int, exc: np.ndarray, inh: np.ndarray):
         s, p = self.state, self.p
         v = s["v"]
         integrating = self.refractory == 0
         u = v - p["v_rest"]
-        u_new = (self.current_to_v * p["i_offset"] + self.decay_v * u
+        u_new = (self.current_to_v * (p["i_offset"] + self.i_inj) + self.decay_v * u
                  + self.syn.membrane_input(s))
         np.copyto(v, u_new + p["v_rest"], where=integrating)
         self.refractory -= ~integrating
@@ -145,121 +141,3 @@ class IF_curr_exp(LIFGroup):
 
 class IF_curr_delta(LIFGroup):
     synapse_class = DeltaSynapse
-
-
-# -- spike sources ------------------------------------------------------------
-
-class SpikeSourceArrayGroup:
-    """Replays given spike times; a time ``t`` is emitted in step ``round(t/dt) - 1``."""
-    is_source = True
-    recordable = ("spikes",)
-
-    @classmethod
-    def parameter_names(cls):
-        return ()
-
-    @classmethod
-    def state_names(cls):
-        return ()
-
-    def __init__(self, gids, params, initial, dt, seed, spike_times=()):
-        self.gids = gids
-        self.n = len(gids)
-        self.state = {}
-        self.set_spike_times(spike_times, dt)
-
-    def set_spike_times(self, spike_times, dt, *, after_step: int = -1):
-        steps, owners = [], []
-        for i, times in enumerate(spike_times):
-            st = np.rint(np.asarray(times, dtype=np.float64) / dt).astype(np.int64) - 1
-            st = st[st > after_step]
-            steps.append(st)
-            owners.append(np.full(st.size, i, dtype=np.int64))
-        steps = np.concatenate(steps) if steps else np.zeros(0, np.int64)
-        owners = np.concatenate(owners) if owners else np.zeros(0, np.int64)
-        order = np.lexsort((owners, steps))
-        self.event_step = steps[order]
-        self.event_owner = owners[order]
-
-    def step(self, k, exc, inh):
-        lo = np.searchsorted(self.event_step, k, "left")
-        hi = np.searchsorted(self.event_step, k, "right")
-        if hi == lo:
-            return self.event_owner[:0], None
-        owners = self.event_owner[lo:hi]
-        uniq, counts = np.unique(owners, return_counts=True)
-        return uniq, (counts if counts.max() > 1 else None)
-
-
-class SpikeSourcePoissonGroup:
-    """Poisson spike trains, with multiplicity when ``rate*dt`` is not small.
-
-    In each active step a neuron emits ``n ~ Poisson(rate*dt)`` spikes (drawn
-    by inverse transform from one hashed uniform per neuron and step, so the
-    train of a neuron depends only on the seed, its population, its index and
-    the step). Active while ``start < t <= start + duration``.
-    """
-    is_source = True
-    recordable = ("spikes",)
-
-    @classmethod
-    def parameter_names(cls):
-        return ("rate", "start", "duration")
-
-    @classmethod
-    def state_names(cls):
-        return ()
-
-    def __init__(self, gids, params, initial, dt, seed):
-        self.gids = gids
-        self.n = len(gids)
-        self.state = {}
-        self.key = stream_key(seed, 0x5050)
-        self.dt = dt
-        self._none = np.zeros(0, dtype=np.int64)
-        self.set_parameters(params)
-
-    def set_parameters(self, params):
-        dt = self.dt
-        self.p = params
-        self.lam = params["rate"] * dt / 1000.0
-        self.p0 = exact_exp(-self.lam)
-        self.first = np.floor(params["start"] / dt + 1e-9).astype(np.int64) + 1
-        stop = params["start"] + params["duration"]
-        self.last = np.floor(np.minimum(stop / dt + 1e-9, 2**62)).astype(np.int64)
-        active = self.lam > 0
-        # the window in which any neuron of the group can fire: outside it a
-        # step costs nothing (no random numbers are drawn, none are needed)
-        self.window = ((int(self.first[active].min()), int(self.last[active].max()))
-                       if active.any() else (1, 0))
-
-    def step(self, k, exc, inh):
-        stamp = k + 1
-        if not self.window[0] <= stamp <= self.window[1]:
-            return self._none, None
-        u = hashed_uniform(self.key, self.gids, k)
-        fired = np.flatnonzero((u >= self.p0) & (self.first <= stamp) & (stamp <= self.last))
-        if fired.size == 0:
-            return fired, None
-        uu = u[fired]
-        lam = self.lam[fired]
-        pmf = self.p0[fired] * lam
-        cdf = self.p0[fired] + pmf
-        counts = np.ones(fired.size, dtype=np.int64)
-        more = uu >= cdf
-        j = 1
-        while more.any() and j < 1000:
-            j += 1
-            pmf = pmf * lam / j
-            cdf = cdf + pmf
-            counts += more
-            more &= uu >= cdf
-        return fired, (counts if counts.max() > 1 else None)
-
-
-MODELS = {
-    "IF_curr_exp": IF_curr_exp,
-    "IF_curr_delta": IF_curr_delta,
-    "SpikeSourceArray": SpikeSourceArrayGroup,
-    "SpikeSourcePoisson": SpikeSourcePoissonGroup,
-}

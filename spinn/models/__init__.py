@@ -1,0 +1,31 @@
+"""Cell models of the engine: one vectorised step over all local neurons of a type.
+
+A model class is instantiated once per rank for all local neurons of that
+type (a *cell group*) and offers:
+
+* ``parameter_names()`` / ``state_names()`` (class methods), ``recordable``,
+  ``is_source``;
+* ``__init__(gids, params, initial, dt, seed)``: per-neuron float64 arrays in
+  PyNN units (ms, mV, nA, nF, µS, Hz);
+* ``state``: dict of per-neuron state arrays (what ``record()`` samples);
+* ``i_inj``: per-neuron injected current (nA) for this step, set by the
+  engine from current sources (zero otherwise);
+* ``step(k, exc, inh) -> (fired, counts)``: advance from ``k*dt`` to
+  ``(k+1)*dt`` with the summed weights ``exc``/``inh`` arriving in this step;
+  ``fired`` are local indices, ``counts`` their multiplicity (or None).
+"""
+from .lif import IF_curr_delta, IF_curr_exp
+from .sources import SpikeSourceArrayGroup, SpikeSourcePoissonGroup
+
+#: receptor indices in the ring buffer
+EXCITATORY, INHIBITORY = 0, 1
+N_RECEPTORS = 2
+
+#: engine model name -> cell group class; the order is the order of groups in
+#: a rank's local index space
+MODELS = {
+    "IF_curr_exp": IF_curr_exp,
+    "IF_curr_delta": IF_curr_delta,
+    "SpikeSourceArray": SpikeSourceArrayGroup,
+    "SpikeSourcePoisson": SpikeSourcePoissonGroup,
+}
