@@ -99,6 +99,7 @@ class NetworkSpec:
     seed: int
     populations: list = field(default_factory=list)
     projections: list = field(default_factory=list)
+    current_sources: list = field(default_factory=list)   # electrodes.CurrentSourceSpec
 
     @property
     def n_neurons(self) -> int:

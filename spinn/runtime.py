@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from .connectors import generate_synapses
+from .electrodes import BoundSource
 from .errors import NetworkError
 from .models import MODELS, N_RECEPTORS
 from .network import NetworkSpec, evaluate
@@ -53,6 +54,8 @@ class RankEngine:
         self.n_spikes = 0
         self.n_spikes_received = 0
         self.n_source_spikes = 0
+        self.bound_sources = []
+        self._injected_groups = []
         self.build_seconds = time.perf_counter() - t0
 
     # -- build -----------------------------------------------------------------
@@ -215,6 +218,26 @@ class RankEngine:
                 return slot
         raise KeyError(gid)
 
+    def bind_current_sources(self, sources) -> None:
+        """Attach the current sources to this rank's targets (before each run)."""
+        self.bound_sources = []
+        groups = []
+        for src in sources:
+            gids = src.targets[self.is_local(src.targets)]
+            if gids.size == 0:
+                continue
+            local = self.local_index(gids)
+            for slot in self.groups:
+                mine = (local >= slot.lo) & (local < slot.hi)
+                if mine.any():
+                    self.bound_sources.append(
+                        BoundSource(src, slot.group, local[mine] - slot.lo, gids[mine]))
+                    if slot.group not in groups:
+                        groups.append(slot.group)
+        for g in self._injected_groups:
+            g.i_inj[:] = 0.0
+        self._injected_groups = groups
+
     # -- the step --------------------------------------------------------------
     def advance(self, k: int):
         """Deliver, update, record and emit for step ``k``.
@@ -225,6 +248,11 @@ class RankEngine:
         rn = N_RECEPTORS * self.n_local
         base = (k % self.n_slots) * rn
         slot = self.ring[base:base + rn].reshape(N_RECEPTORS, self.n_local)
+        if self._injected_groups:
+            for group in self._injected_groups:
+                group.i_inj[:] = 0.0
+            for bound in self.bound_sources:
+                bound.apply(k, self.dt)
         fired_parts = []
         for g in self.groups:
             idx, counts = g.group.step(k, slot[0, g.lo:g.hi], slot[1, g.lo:g.hi])

@@ -9,7 +9,9 @@ same order on every process.
 """
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 
 import numpy as np
@@ -17,6 +19,7 @@ import numpy as np
 import partitioning
 
 from .comm import default_exchange
+from .electrodes import recorded_value
 from .errors import NetworkError, RankError, SimulationStateError, SpinnError
 from .network import NetworkSpec
 from .runtime import RankEngine
@@ -52,6 +55,7 @@ class Simulation:
         self.steps_run = 0
         self.map_seconds = 0.0
         self.build_seconds = 0.0
+        self.current_traces: dict = {}     # source id -> recorded current per step
 
     @property
     def built(self) -> bool:
@@ -64,6 +68,9 @@ class Simulation:
             return
         if not self.spec.populations:
             raise SimulationStateError("the network has no populations: nothing to simulate")
+        map_only = os.environ.get("SPINN_MAP_ONLY")
+        if map_only:
+            self._map_only(map_only)
         t0 = time.perf_counter()
         mapping = partitioning.map_network(network_graph(self.spec), self.exchange.n_ranks)
         digests = self.exchange.allgather(mapping.digest())
@@ -87,6 +94,22 @@ class Simulation:
         self.map_seconds = t1 - t0
         self.build_seconds = time.perf_counter() - t1
 
+    def _map_only(self, path: str) -> None:
+        """``spinn map``: map for ``SPINN_MAP_RANKS`` ranks, write the report, stop."""
+        n_ranks = int(os.environ.get("SPINN_MAP_RANKS", self.exchange.n_ranks))
+        t0 = time.perf_counter()
+        graph = network_graph(self.spec)
+        t1 = time.perf_counter()
+        mapping = partitioning.map_network(graph, n_ranks, check=False)
+        t2 = time.perf_counter()
+        report = mapping.report()
+        report.setdefault("timing_s", {}).update(
+            {"graph": t1 - t0, "map_network": t2 - t1})
+        if self.exchange.process_rank == 0:
+            with open(path, "w") as f:
+                json.dump(report, f, default=_json_default)
+        raise SystemExit(0)
+
     def _agree_on(self, error):
         """Raise the same error on every process if any process failed."""
         messages = self.exchange.allgather(None if error is None else
@@ -109,6 +132,7 @@ class Simulation:
         self.engines = [RankEngine(self.spec, self.mapping, r)
                         for r in self.exchange.local_ranks]
         self.step = 0
+        self.current_traces = {}
         for e in self.engines:
             e.configure_recording(self.step)
 
@@ -118,9 +142,14 @@ class Simulation:
         self.build()
         for e in self.engines:
             e.configure_recording(self.step)
+            e.bind_current_sources(self.spec.current_sources)
         engines, exchange = self.engines, self.exchange
+        recorded = [s for s in self.spec.current_sources if s.record]
+        dt = self.spec.dt_ms
         t0 = time.perf_counter()
         for k in range(self.step, self.step + n_steps):
+            for src in recorded:
+                self.current_traces.setdefault(src.id, []).append(recorded_value(src, k, dt))
             sends = [e.advance(k) for e in engines]
             received = exchange.alltoallv(sends)
             for e, keys in zip(engines, received):
@@ -220,6 +249,14 @@ class Simulation:
             "map_s": self.map_seconds,
             "build_s": self.build_seconds,
         }
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
 def _is_source(pop) -> bool:
