@@ -23,6 +23,10 @@ from .pynn.procedural_api import connect, create, record, record_gsyn, record_v 
 from .pynn.projections import Projection                             # noqa: F401
 from .pynn.standardmodels import *                                   # noqa: F401,F403
 from .pynn.standardmodels import StaticSynapse                       # noqa: F401
+from .pynn.synapses import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
+                            AdditiveWeightDependence, GutigWeightDependence,
+                            MultiplicativeWeightDependence, SpikeNearestPairRule,
+                            SpikePairRule, STDPMechanism, Vogels2011Rule)
 
 __version__ = "0.1.0"
 

@@ -17,6 +17,21 @@ import numpy as np
 ParamValue = Union[float, np.ndarray, Callable[[int, int], np.ndarray]]
 
 
+def steps_to_ms(steps, dt: float) -> np.ndarray:
+    """Times or delays in steps as ms, without ``0.1 * 3 = 0.30000000000000004``.
+
+    When ``1/dt`` is a whole number, dividing by it gives the correctly
+    rounded decimal value (152 / 10 = 15.2).
+
+    >>> steps_to_ms(np.array([152, 3]), 0.1).tolist()
+    [15.2, 0.3]
+    """
+    per_ms = 1.0 / dt
+    if abs(per_ms - round(per_ms)) < 1e-9:
+        return np.asarray(steps) / round(per_ms)
+    return np.asarray(steps) * dt
+
+
 def evaluate(value: ParamValue, lo: int, hi: int) -> np.ndarray:
     """Values of neurons ``[lo, hi)`` as a float64 array."""
     if callable(value):
@@ -90,6 +105,8 @@ class ProjectionSpec:
     receptor_name: str = "excitatory"
     #: sign rule for weights: +1 weights must be >= 0, -1 must be <= 0, 0 any
     weight_sign: int = 0
+    #: a plasticity.PlasticitySpec, or None for static synapses
+    plasticity: object = None
 
 
 @dataclass

@@ -17,6 +17,7 @@ import numpy as np
 
 from .connectors import generate_synapses
 from .electrodes import BoundSource
+from .plasticity import PlasticProjection, RankPlasticity
 from .errors import NetworkError
 from .models import MODELS, N_RECEPTORS
 from .network import NetworkSpec, evaluate
@@ -182,6 +183,20 @@ class RankEngine:
         self.syn_delay = delay
         self.syn_projection = proj_id
         self.n_synapses = int(src.size)
+        self._build_plasticity()
+
+    def _build_plasticity(self):
+        plastic = []
+        for proj in self.spec.projections:
+            if proj.plasticity is None:
+                continue
+            csr = self.projection_csr[proj.id]
+            plastic.append(PlasticProjection(proj.plasticity, proj.label, csr,
+                                             self.syn_delay[csr], self.dt))
+        self.plasticity = None
+        if plastic:
+            target = (self.syn_offset % self.n_local) if self.n_local else self.syn_offset
+            self.plasticity = RankPlasticity(self.n_synapses, plastic, target, self.n_local)
 
     # -- recording -------------------------------------------------------------
     def configure_recording(self, stamp: int):
@@ -247,6 +262,11 @@ class RankEngine:
         """
         rn = N_RECEPTORS * self.n_local
         base = (k % self.n_slots) * rn
+        if self.plasticity is not None:
+            arrived = self.plasticity.begin_step(k, self.syn_weight)
+            if arrived.size:       # deferred (axonal) pre events: PSP after the rest of d
+                rest = self.syn_delay[arrived] - self.plasticity.delay_seen_pre[arrived]
+                self._scatter(k, arrived, shift=rest - self.syn_delay[arrived])
         slot = self.ring[base:base + rn].reshape(N_RECEPTORS, self.n_local)
         if self._injected_groups:
             for group in self._injected_groups:
@@ -269,6 +289,8 @@ class RankEngine:
             return self._no_send
         fired = np.sort(np.concatenate(fired_parts)) if len(fired_parts) > 1 else fired_parts[0]
         self.n_spikes += fired.size
+        if self.plasticity is not None:
+            self.plasticity.post_spikes(k, fired, self.syn_weight)
         rec = fired[self.record_spikes[fired]]
         if rec.size:
             self.spike_buffer.append(stamp, self.local_gids[rec])
@@ -302,9 +324,25 @@ class RankEngine:
         if total == 0:
             return
         syn = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
+        if self.plasticity is None:
+            self._scatter(k, syn)
+            return
+        plastic = self.plasticity.is_plastic(syn)
+        self._scatter(k, syn[~plastic])
+        now = self.plasticity.pre_spikes(k, syn[plastic], self.syn_weight)
+        self._scatter(k, now)
+
+    def _scatter(self, k: int, syn: np.ndarray, shift=None) -> None:
+        """Add the weights of synapses ``syn`` to the ring buffer, ``delay``
+        (plus ``shift`` steps, if given) after step ``k``."""
+        if syn.size == 0:
+            return
+        rn = N_RECEPTORS * self.n_local
         size = self.ring.size
-        pos = self.syn_offset[syn] + (k % self.n_slots) * N_RECEPTORS * self.n_local
-        pos[pos >= size] -= size
+        pos = self.syn_offset[syn] + (k % self.n_slots) * rn
+        if shift is not None:
+            pos += shift * rn
+        pos %= size
         np.add.at(self.ring, pos, self.syn_weight[syn])
 
     # -- read-back ---------------------------------------------------------------

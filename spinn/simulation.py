@@ -21,7 +21,7 @@ import partitioning
 from .comm import default_exchange
 from .electrodes import recorded_value
 from .errors import NetworkError, RankError, SimulationStateError, SpinnError
-from .network import NetworkSpec
+from .network import NetworkSpec, steps_to_ms
 from .runtime import RankEngine
 
 logger = logging.getLogger(__name__)
@@ -174,7 +174,7 @@ class Simulation:
         gids = np.concatenate([g for g, _ in everything])
         stamps = np.concatenate([s for _, s in everything])
         order = np.lexsort((stamps, gids))
-        return gids[order], stamps[order] * self.spec.dt_ms
+        return gids[order], steps_to_ms(stamps[order], self.spec.dt_ms)
 
     def gather_signal(self, pop_id: int, variable: str, gids: np.ndarray, clear=False):
         """Samples of ``variable`` for ``gids``: an (n_samples, len(gids)) array."""
@@ -209,7 +209,7 @@ class Simulation:
         parts = [p for process in everything for p in process]
         pre, post, w, d = (np.concatenate(x) for x in zip(*parts))
         order = np.lexsort((post, pre))
-        return pre[order], post[order], w[order], d[order] * self.spec.dt_ms
+        return pre[order], post[order], w[order], steps_to_ms(d[order], self.spec.dt_ms)
 
     def min_delay_steps(self) -> int:
         """Smallest synaptic delay in the whole network, in steps (collective)."""

@@ -10,6 +10,7 @@ from pyNN.common.control import DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
 from ..errors import SimulationStateError
+from ..network import steps_to_ms
 from ..simulation import format_summary
 from . import simulator
 from .simulator import state
@@ -88,7 +89,7 @@ def get_min_delay():
         return state.min_delay
     sim = state.simulation
     if sim is not None and sim.built:
-        return sim.min_delay_steps() * state.dt
+        return float(steps_to_ms(sim.min_delay_steps(), state.dt))
     return state.dt
 
 

@@ -21,6 +21,7 @@ from . import simulator
 from .populations import Assembly
 from .simulator import state
 from .standardmodels import StaticSynapse
+from .synapses import STDPMechanism, plasticity_spec
 
 
 class Connection(common.Connection):
@@ -142,10 +143,13 @@ class Projection(common.Projection):
                                    label)
         if self.label is None:
             self.label = f"projection{len(state.projections)}"
-        if not isinstance(self.synapse_type, StaticSynapse):
+        plasticity = None
+        if isinstance(self.synapse_type, STDPMechanism):
+            plasticity = plasticity_spec(self.synapse_type, self.label)
+        elif not isinstance(self.synapse_type, StaticSynapse):
             raise NotImplementedError(
                 f"Projection '{self.label}': synapse type {type(self.synapse_type).__name__} "
-                "is not available in spinn yet (StaticSynapse only)")
+                "is not available in spinn yet (StaticSynapse, STDPMechanism)")
         pid = len(state.network.projections)
         n_pre, n_post = self.pre.size, self.post.size
         conn = _connector_spec(connector, pid, self.label, n_pre, n_post)
@@ -172,7 +176,11 @@ class Projection(common.Projection):
             post_gids=_cell_gids(self.post), pre_populations=_populations_of(self.pre),
             post_populations=_populations_of(self.post), connector=conn, weight=weight,
             delay=delay, receptor=receptor, receptor_name=self.receptor_type,
-            weight_sign=sign)
+            weight_sign=sign, plasticity=plasticity)
+        if plasticity is not None and sign < 0:
+            raise NotImplementedError(
+                f"Projection '{self.label}': plastic inhibitory synapses onto current-based "
+                "cells (negative weights) are not supported yet")
         self._check_scalar_values()
         state.network.projections.append(self._spec)
         state.projections.append(self)

@@ -14,7 +14,7 @@ import os
 from pyNN import common
 
 from ..errors import SimulationStateError
-from ..network import NetworkSpec
+from ..network import NetworkSpec, steps_to_ms
 from ..simulation import Simulation
 
 name = "spinn"
@@ -51,7 +51,7 @@ class State(common.control.BaseState):
     @property
     def t(self) -> float:
         sim = self.simulation
-        return 0.0 if sim is None else sim.step * self.dt
+        return 0.0 if sim is None else float(steps_to_ms(sim.step, self.dt))
 
     @t.setter
     def t(self, value):
