@@ -7,6 +7,7 @@ exchange over MPI) does not depend on PyNN; see ARCHITECTURE.md.
 from pyNN import errors, random, space                               # noqa: F401
 from pyNN.connectors import *                                        # noqa: F401,F403
 from pyNN.network import Network                                     # noqa: F401
+from pyNN.parameters import Sequence                                 # noqa: F401
 from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution         # noqa: F401
 from pyNN.recording import *                                         # noqa: F401,F403
 from pyNN.space import Space                                         # noqa: F401

@@ -19,6 +19,7 @@ from .connectors import generate_synapses
 from .electrodes import BoundSource
 from .plasticity import PlasticProjection, RankPlasticity
 from .errors import NetworkError
+from .rng import block_generator, draw
 from .models import MODELS, N_RECEPTORS
 from .network import NetworkSpec, evaluate
 from .recording import SignalBuffer, SpikeBuffer
@@ -55,6 +56,7 @@ class RankEngine:
         self.n_spikes = 0
         self.n_spikes_received = 0
         self.n_source_spikes = 0
+        self.current_step = 0
         self.bound_sources = []
         self._injected_groups = []
         self.build_seconds = time.perf_counter() - t0
@@ -108,6 +110,51 @@ class RankEngine:
         self.local_slice_of = np.concatenate(slice_of) if slice_of else np.zeros(0, np.int64)
         self._gid_order = np.argsort(self.local_gids, kind="stable")
         self._gids_sorted = self.local_gids[self._gid_order]
+
+    def _group_parameters(self, slot):
+        """Parameters (and spike times) of a group, evaluated from the spec."""
+        cls = MODELS[slot.model_name]
+        params = {p: [] for p in cls.parameter_names()}
+        spike_times = []
+        for pop_id, gid_lo, gid_hi, _ in slot.populations:
+            pop = self.spec.populations[pop_id]
+            lo, hi = gid_lo - pop.first_gid, gid_hi - pop.first_gid
+            for p in params:
+                params[p].append(evaluate(pop.params[p], lo, hi))
+            if pop.spike_times is not None:
+                spike_times.extend(pop.spike_times(lo, hi))
+        return {p: np.concatenate(v) for p, v in params.items()}, spike_times
+
+    def update_population(self, pop_id: int, next_step: int) -> None:
+        """Apply changed parameters of a population from step ``next_step`` on,
+        keeping every neuron's dynamic state."""
+        for slot in self.groups:
+            if not any(p[0] == pop_id for p in slot.populations):
+                continue
+            params, spike_times = self._group_parameters(slot)
+            old = slot.group
+            if slot.model_name == "SpikeSourceArray":
+                old.set_spike_times(spike_times, self.dt, after_step=next_step - 1)
+            elif hasattr(old, "set_parameters"):
+                old.set_parameters(params)
+            else:
+                state = {k: v.copy() for k, v in old.state.items()}
+                new = type(old)(old.gids, params, state, self.dt, self.spec.seed)
+                for attr in getattr(old, "carried_state", ("refractory", "i_inj")):
+                    if hasattr(old, attr):
+                        setattr(new, attr, getattr(old, attr))
+                slot.group = new
+
+    def set_state(self, pop_id: int, variable: str, value) -> None:
+        """``initialize()`` after a run: set the current value of a state variable."""
+        for slot in self.groups:
+            for pid, gid_lo, gid_hi, local_lo in slot.populations:
+                if pid != pop_id:
+                    continue
+                pop = self.spec.populations[pid]
+                lo, hi = gid_lo - pop.first_gid, gid_hi - pop.first_gid
+                cols = slice(local_lo - slot.lo, local_lo - slot.lo + hi - lo)
+                slot.group.state[variable][cols] = evaluate(value, lo, hi)
 
     def local_index(self, gids: np.ndarray) -> np.ndarray:
         """Local index of each (local) global id."""
@@ -260,6 +307,7 @@ class RankEngine:
         Returns ``(counts, keys)``: the number of keys for each destination
         rank and the keys grouped by destination, in ascending key order.
         """
+        self.current_step = k
         rn = N_RECEPTORS * self.n_local
         base = (k % self.n_slots) * rn
         if self.plasticity is not None:
@@ -344,6 +392,55 @@ class RankEngine:
             pos += shift * rn
         pos %= size
         np.add.at(self.ring, pos, self.syn_weight[syn])
+
+    # -- changing synapses between runs -------------------------------------------
+    def set_synapse_values(self, proj, name: str, spec, serial: int) -> None:
+        """``Projection.set(weight=...)`` / ``set(delay=...)`` on local synapses.
+
+        Random values are drawn per post neuron from a stream keyed by
+        ``(seed, projection, serial, post index)``, in the projection's
+        canonical synapse order: the same whatever the slicing.
+        """
+        pre, post = self.projection_synapses[proj.id]
+        csr = self.projection_csr[proj.id]
+        if spec.kind == "scalar":
+            values = np.full(pre.size, float(spec.value))
+        elif spec.kind == "array":
+            values = np.asarray(spec.value, dtype=float)[pre, post]
+            if np.isnan(values).any():
+                raise NetworkError(f"Projection '{proj.label}': the {name} array has NaN "
+                                   "where a connection exists")
+        elif spec.kind == "distribution":
+            dist, parameters = spec.value
+            values = np.empty(pre.size)
+            posts, starts, counts = np.unique(post, return_index=True, return_counts=True)
+            for j, a, c in zip(posts.tolist(), starts.tolist(), counts.tolist()):
+                rng = block_generator(proj.connector.seed, proj.id, 0x5E7, serial, j)
+                values[a:a + c] = draw(rng, dist, parameters, c)
+        else:
+            raise NetworkError(f"Projection '{proj.label}': cannot set {name} from {spec.kind}")
+        if name == "weight":
+            check_synapses(proj, values, np.zeros(0), self.dt)
+            self.syn_weight[csr] = values
+            return
+        check_synapses(proj, np.zeros(0), values, self.dt)
+        steps = np.rint(values / self.dt).astype(np.int64)
+        rn = N_RECEPTORS * self.n_local
+        self.syn_offset[csr] += (steps - self.syn_delay[csr]) * rn
+        self.syn_delay[csr] = steps
+        if steps.size and steps.max() >= self.n_slots:
+            self._grow_ring(int(steps.max()) + 1)
+
+    def _grow_ring(self, n_slots: int, step: int | None = None) -> None:
+        """A longer ring buffer; spikes in flight keep their arrival step."""
+        rn = N_RECEPTORS * self.n_local
+        old = self.ring.reshape(self.n_slots, rn)
+        new = np.zeros((n_slots, rn))
+        k = self.current_step
+        for t in range(k, k + self.n_slots):
+            new[t % n_slots] = old[t % self.n_slots]
+        self.ring = new.ravel()
+        self.n_slots = n_slots
 
     # -- read-back ---------------------------------------------------------------
     def projection_connections(self, proj_id: int):

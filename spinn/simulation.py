@@ -56,6 +56,7 @@ class Simulation:
         self.map_seconds = 0.0
         self.build_seconds = 0.0
         self.current_traces: dict = {}     # source id -> recorded current per step
+        self.set_serial = 0                # Projection.set calls so far (random streams)
 
     @property
     def built(self) -> bool:
@@ -216,6 +217,31 @@ class Simulation:
         local = [int(e.syn_delay.min()) for e in self.engines if e.syn_delay.size]
         everything = [d for part in self.exchange.allgather(local) for d in part]
         return min(everything) if everything else 1
+
+    def update_population(self, pop_id: int) -> None:
+        """Parameters of a population changed between runs (every process)."""
+        if self.built:
+            for e in self.engines:
+                e.update_population(pop_id, self.step)
+
+    def set_state(self, pop_id: int, variable: str, value) -> None:
+        """``initialize()`` between runs: the current value of a state variable."""
+        if self.built:
+            for e in self.engines:
+                e.set_state(pop_id, variable, value)
+
+    def set_synapse_values(self, proj_id: int, name: str, spec) -> None:
+        """Change weights or delays of a built projection (collective)."""
+        self.build()
+        self.set_serial += 1
+        proj = self.spec.projections[proj_id]
+        error = None
+        try:
+            for e in self.engines:
+                e.set_synapse_values(proj, name, spec, self.set_serial)
+        except SpinnError as exc:
+            error = exc
+        self._agree_on(error)
 
     def count_connections(self, proj_id: int) -> int:
         self.build()

@@ -97,7 +97,6 @@ class _ParameterMixin:
 
     def _set_parameters(self, parameter_space):
         root = self._root()
-        root._require_unbuilt("set()")
         parameter_space.shape = (self.size,)
         for name, value in parameter_space.items():
             new = value.evaluate(simplify=False) if isinstance(value, larray) else value
@@ -113,19 +112,22 @@ class _ParameterMixin:
                 full[self._root_indices()] = np.asarray(new, dtype=float)
                 root._parameters[name] = full
         root._sync_spec()
+        if state.simulation is not None:
+            state.simulation.update_population(root._spec.id)
 
     def _set_initial_value_array(self, variable, initial_values):
         root = self._root()
-        root._require_unbuilt("initialize()")
         initial_values.shape = (self.size,)
         if self is root and initial_values.is_homogeneous and not _is_random(initial_values):
             root._spec.initial[variable] = float(initial_values.evaluate(simplify=True))
-            return
-        values = np.asarray(initial_values.evaluate(simplify=False), dtype=float)
-        current = root._spec.initial.get(variable, 0.0)
-        full = np.array(np.broadcast_to(np.asarray(current, dtype=float), (root.size,)))
-        full[self._root_indices()] = values
-        root._spec.initial[variable] = full
+        else:
+            values = np.asarray(initial_values.evaluate(simplify=False), dtype=float)
+            current = root._spec.initial.get(variable, 0.0)
+            full = np.array(np.broadcast_to(np.asarray(current, dtype=float), (root.size,)))
+            full[self._root_indices()] = values
+            root._spec.initial[variable] = full
+        if state.simulation is not None:      # after a run: the current value too
+            state.simulation.set_state(root._spec.id, variable, root._spec.initial[variable])
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
@@ -140,6 +142,16 @@ class PopulationView(_ParameterMixin, common.PopulationView):
 
     def _root_indices(self):
         return self.grandparent.id_to_index(self.all_cells)
+
+    def initialize(self, **initial_values):
+        """Set initial (and, after a run, current) values of the view's cells.
+
+        PyNN's common PopulationView cannot hold its own initial values; the
+        values go to the parent population's description.
+        """
+        for variable, value in initial_values.items():
+            self._set_initial_value_array(variable, larray(value, shape=(self.size,),
+                                                           dtype=float))
 
 
 class Population(_ParameterMixin, common.Population):

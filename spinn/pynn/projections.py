@@ -254,7 +254,14 @@ class Projection(common.Projection):
             out.append(arr)
         return out
 
-    def set(self, **attributes):
-        raise NotImplementedError(
-            f"Projection '{self.label}': set() is not supported by spinn yet; give weights "
-            "and delays when creating the projection")
+    def _set_attributes(self, parameter_space):
+        """``set(weight=...)``/``set(delay=...)``: numbers, RandomDistributions or
+        (n_pre, n_post) arrays; applied on the ranks that hold the synapses."""
+        sim = self._simulation()
+        for name, value in parameter_space.items():
+            if name not in ("weight", "delay"):
+                raise NotImplementedError(
+                    f"Projection '{self.label}': setting {name!r} is not supported; "
+                    "only weight and delay can be changed")
+            spec = _value_spec(name, value, self.label)
+            sim.set_synapse_values(self._spec.id, name, spec)

@@ -77,3 +77,36 @@ def test_min_delay_auto_is_the_smallest_delay():
     sim.run(1.0)
     assert sim.get_min_delay() == pytest.approx(0.5)
     sim.end()
+
+
+def _set_run(n_ranks):
+    sim.setup(timestep=0.1, quiet=True, n_virtual_ranks=n_ranks)
+    sim.set_number_of_neurons_per_core(sim.IF_curr_exp, 5)
+    src = sim.Population(20, sim.SpikeSourcePoisson(rate=50.0))
+    dst = sim.Population(12, sim.IF_curr_exp(v_thresh=-60.0))
+    prj = sim.Projection(src, dst, sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(seed=3)),
+                         sim.StaticSynapse(weight=0.1, delay=1.0))
+    dst.record("spikes")
+    sim.run(20.0)
+    prj.set(weight=sim.RandomDistribution("uniform", low=0.5, high=1.0))
+    prj.randomizeDelays(sim.RandomDistribution("uniform", low=0.1, high=12.0))
+    sim.run(40.0)
+    w, d = prj.get(["weight", "delay"], format="array")
+    spikes = [st.magnitude for st in dst.get_data().segments[0].spiketrains]
+    sim.end()
+    return w, d, spikes
+
+
+def test_projection_set_between_runs_is_rank_invariant():
+    w1, d1, s1 = _set_run(1)
+    w3, d3, s3 = _set_run(3)
+    np.testing.assert_array_equal(w1, w3)
+    np.testing.assert_array_equal(d1, d3)
+    for a, b in zip(s1, s3):
+        np.testing.assert_array_equal(a, b)
+    present = ~np.isnan(w1)
+    assert present.sum() > 50
+    assert np.all((w1[present] >= 0.5) & (w1[present] <= 1.0))
+    assert d1[present].max() > 5.0          # the ring buffer grew for longer delays
+    assert np.isclose(d1[present] * 10, np.rint(d1[present] * 10)).all()
+    assert sum(len(s) for s in s1) > 0
