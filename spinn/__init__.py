@@ -27,7 +27,8 @@ from .pynn.standardmodels import StaticSynapse                       # noqa: F40
 from .pynn.synapses import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
                             AdditiveWeightDependence, GutigWeightDependence,
                             MultiplicativeWeightDependence, SpikeNearestPairRule,
-                            SpikePairRule, STDPMechanism, Vogels2011Rule)
+                            SpikePairRule, STDPMechanism, TsodyksMarkramSynapse,
+                            Vogels2011Rule)
 
 __version__ = "0.1.0"
 

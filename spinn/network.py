@@ -107,6 +107,8 @@ class ProjectionSpec:
     weight_sign: int = 0
     #: a plasticity.PlasticitySpec, or None for static synapses
     plasticity: object = None
+    #: a shortterm.ShortTermSpec (Tsodyks-Markram), or None
+    short_term: object = None
 
 
 @dataclass

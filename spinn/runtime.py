@@ -18,6 +18,7 @@ import numpy as np
 from .connectors import generate_synapses
 from .electrodes import BoundSource
 from .plasticity import PlasticProjection, RankPlasticity
+from .shortterm import RankShortTerm, ShortTermProjection
 from .errors import NetworkError
 from .rng import block_generator, draw
 from .models import MODELS, N_RECEPTORS
@@ -244,6 +245,10 @@ class RankEngine:
         if plastic:
             target = (self.syn_offset % self.n_local) if self.n_local else self.syn_offset
             self.plasticity = RankPlasticity(self.n_synapses, plastic, target, self.n_local)
+        short = [ShortTermProjection(proj.short_term, proj.label,
+                                     self.projection_csr[proj.id], self.dt)
+                 for proj in self.spec.projections if proj.short_term is not None]
+        self.short_term = RankShortTerm(self.n_synapses, short) if short else None
 
     # -- recording -------------------------------------------------------------
     def configure_recording(self, stamp: int):
@@ -372,6 +377,13 @@ class RankEngine:
         if total == 0:
             return
         syn = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
+        if self.short_term is not None:
+            stp = self.short_term.is_short_term(syn)
+            if stp.any():
+                stp_syn, efficacy = self.short_term.efficacies(syn[stp], k + 1,
+                                                               self.syn_weight)
+                self._scatter(k, stp_syn, weights=efficacy)
+                syn = syn[~stp]
         if self.plasticity is None:
             self._scatter(k, syn)
             return
@@ -380,9 +392,9 @@ class RankEngine:
         now = self.plasticity.pre_spikes(k, syn[plastic], self.syn_weight)
         self._scatter(k, now)
 
-    def _scatter(self, k: int, syn: np.ndarray, shift=None) -> None:
-        """Add the weights of synapses ``syn`` to the ring buffer, ``delay``
-        (plus ``shift`` steps, if given) after step ``k``."""
+    def _scatter(self, k: int, syn: np.ndarray, shift=None, weights=None) -> None:
+        """Add the weights of synapses ``syn`` (or the given ``weights``) to the
+        ring buffer, ``delay`` (plus ``shift`` steps, if given) after step ``k``."""
         if syn.size == 0:
             return
         rn = N_RECEPTORS * self.n_local
@@ -391,7 +403,7 @@ class RankEngine:
         if shift is not None:
             pos += shift * rn
         pos %= size
-        np.add.at(self.ring, pos, self.syn_weight[syn])
+        np.add.at(self.ring, pos, self.syn_weight[syn] if weights is None else weights)
 
     # -- changing synapses between runs -------------------------------------------
     def set_synapse_values(self, proj, name: str, spec, serial: int) -> None:

@@ -21,7 +21,8 @@ from . import simulator
 from .populations import Assembly
 from .simulator import state
 from .standardmodels import StaticSynapse
-from .synapses import STDPMechanism, plasticity_spec
+from .synapses import (STDPMechanism, TsodyksMarkramSynapse, plasticity_spec,
+                       short_term_spec)
 
 
 class Connection(common.Connection):
@@ -143,9 +144,11 @@ class Projection(common.Projection):
                                    label)
         if self.label is None:
             self.label = f"projection{len(state.projections)}"
-        plasticity = None
+        plasticity = short_term = None
         if isinstance(self.synapse_type, STDPMechanism):
             plasticity = plasticity_spec(self.synapse_type, self.label)
+        elif isinstance(self.synapse_type, TsodyksMarkramSynapse):
+            short_term = short_term_spec(self.synapse_type, self.label)
         elif not isinstance(self.synapse_type, StaticSynapse):
             raise NotImplementedError(
                 f"Projection '{self.label}': synapse type {type(self.synapse_type).__name__} "
@@ -176,7 +179,7 @@ class Projection(common.Projection):
             post_gids=_cell_gids(self.post), pre_populations=_populations_of(self.pre),
             post_populations=_populations_of(self.post), connector=conn, weight=weight,
             delay=delay, receptor=receptor, receptor_name=self.receptor_type,
-            weight_sign=sign, plasticity=plasticity)
+            weight_sign=sign, plasticity=plasticity, short_term=short_term)
         if plasticity is not None and sign < 0:
             raise NotImplementedError(
                 f"Projection '{self.label}': plastic inhibitory synapses onto current-based "
@@ -219,7 +222,7 @@ class Projection(common.Projection):
     def _get_attributes_as_list(self, names):
         pre, post, w, d = self._gathered()
         columns = {"presynaptic_index": pre, "postsynaptic_index": post,
-                   "weight": w, "delay": d}
+                   "weight": w, "delay": d, **self._constant_columns(pre.size)}
         try:
             arrays = [columns[n] for n in names]
         except KeyError as exc:
@@ -228,12 +231,28 @@ class Projection(common.Projection):
         cast = [int if n.endswith("synaptic_index") else float for n in names]
         return [tuple(c(v) for c, v in zip(cast, row)) for row in zip(*arrays)]
 
+    def _constant_columns(self, n):
+        """Synapse-type parameters that are the same for every synapse (the
+        STDP rule's, Tsodyks-Markram's U, tau_rec, tau_facil)."""
+        spec = self._spec
+        rule = spec.short_term or spec.plasticity
+        if rule is None:
+            return {}
+        values = dict(vars(rule))
+        values.update(values.pop("params", {}))
+        return {k: np.full(n, float(v)) for k, v in values.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
         pre, post, w, d = self._gathered()
+        columns = {"weight": w, "delay": d, **self._constant_columns(pre.size)}
         out = []
         for name in names:
-            values = {"weight": w, "delay": d}[name.rstrip("s") if name.endswith("s")
-                                               and name not in ("weight", "delay") else name]
+            key = name if name in columns else name.rstrip("s")
+            if key not in columns:
+                raise errors.NonExistentParameterError(
+                    name, type(self.synapse_type).__name__, sorted(columns))
+            values = columns[key]
             arr = np.full((self.pre.size, self.post.size), np.nan)
             if multiple_synapses == "sum":
                 flat = pre * self.post.size + post

@@ -13,6 +13,7 @@ from pyNN.standardmodels import build_translations, synapses
 
 from ..errors import NetworkError
 from ..plasticity import PlasticitySpec
+from ..shortterm import ShortTermSpec
 from .simulator import state
 
 
@@ -98,3 +99,19 @@ def plasticity_spec(mechanism: STDPMechanism, label: str) -> PlasticitySpec:
     return PlasticitySpec(timing=td.engine_rule, params=params, w_min=w_min, w_max=w_max,
                           mu_plus=mu_plus, mu_minus=mu_minus,
                           dendritic_delay_fraction=float(mechanism.dendritic_delay_fraction))
+
+
+class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
+    __doc__ = synapses.TsodyksMarkramSynapse.__doc__
+    translations = _identity(*synapses.TsodyksMarkramSynapse.default_parameters)
+
+    def _get_minimum_delay(self):
+        d = state.min_delay
+        return state.dt if d == "auto" else d
+
+
+def short_term_spec(synapse: TsodyksMarkramSynapse, label: str) -> ShortTermSpec:
+    ps = synapse.native_parameters
+    ps.shape = (1,)
+    return ShortTermSpec(U=_scalar(ps, "U", label), tau_rec=_scalar(ps, "tau_rec", label),
+                         tau_facil=_scalar(ps, "tau_facil", label))
