@@ -55,6 +55,8 @@ class DecayTable:
         self.hi = np.array([math.exp(-i * size * size * r) for i in range(size * 2)])
 
     def __call__(self, n: np.ndarray) -> np.ndarray:
+        if n.size and n.max() < (1 << (2 * _BITS)):       # the usual case: two lookups
+            return self.lo[n & _MASK] * self.mid[n >> _BITS]
         n = np.minimum(n, (len(self.hi) << (2 * _BITS)) - 1)
         return self.lo[n & _MASK] * self.mid[(n >> _BITS) & _MASK] * self.hi[n >> (2 * _BITS)]
 
@@ -83,18 +85,27 @@ class Trace:
     def strictly_before(self, idx: np.ndarray, t: int) -> np.ndarray:
         """Trace value at time ``t`` counting only events strictly before ``t``."""
         last = self.time[idx]
+        value = self.after[idx] * self.table(t - last)
         same = last == t
-        base = np.where(same, self.before[idx], self.after[idx])
-        return base * np.where(same, 1.0, self.table(np.maximum(t - last, 0)))
+        if same.any():
+            value[same] = self.before[idx[same]]
+        return value
 
     def add_event(self, idx: np.ndarray, t: int, *, reset: bool) -> None:
         """One event at time ``t`` for each entry of ``idx`` (unique indices)."""
-        now = self.strictly_before(idx, t)
-        same = self.time[idx] == t
-        # several events on one step (multiplicity): keep "before" at the first
-        self.before[idx] = np.where(same, self.before[idx], now)
-        current = np.where(same, self.after[idx], now)
-        self.after[idx] = 1.0 if reset else current + 1.0
+        last = self.time[idx]
+        now = self.after[idx] * self.table(t - last)
+        same = last == t
+        if same.any():
+            # several events on one step (multiplicity): "before" stays at the
+            # first one's, and the count goes on from the value after it
+            now[same] = self.after[idx[same]]
+            keep = self.before[idx[same]]
+            self.before[idx] = now
+            self.before[idx[same]] = keep
+        else:
+            self.before[idx] = now
+        self.after[idx] = 1.0 if reset else now + 1.0
         self.time[idx] = t
 
 
@@ -200,20 +211,28 @@ class RankPlasticity:
     def is_plastic(self, syn: np.ndarray) -> np.ndarray:
         return self.owner[syn] >= 0
 
-    def _dispatch(self, syn: np.ndarray, weights, t: int, pre: bool) -> None:
+    def _dispatch(self, syn: np.ndarray, weights, t: int, pre: bool,
+                  may_repeat: bool = True) -> None:
         """Apply pre or post events at time ``t`` to CSR synapses ``syn``."""
         if syn.size == 0:
             return
-        uniq, counts = _unique_counts(syn)
-        for repeat in range(int(counts.max())):
-            batch = uniq[counts > repeat]
+        if may_repeat:
+            uniq, counts = _unique_counts(syn)
+            batches = [uniq[counts > r] for r in range(int(counts.max()))]
+        else:
+            batches = [syn]
+        for batch in batches:
+            if len(self.projections) == 1:
+                pp = self.projections[0]
+                (pp.pre_event if pre else pp.post_event)(weights, self.position[batch], t)
+                continue
             owners = self.owner[batch]
             for i in np.unique(owners).tolist():
                 pp = self.projections[i]
                 local = self.position[batch[owners == i]]
                 (pp.pre_event if pre else pp.post_event)(weights, local, t)
 
-    def pre_spikes(self, k: int, syn: np.ndarray, weights) -> np.ndarray:
+    def pre_spikes(self, k: int, syn: np.ndarray, weights, may_repeat=True) -> np.ndarray:
         """Pre spikes (time stamp ``k+1``) reached plastic synapses ``syn`` in step k.
 
         Returns the synapses whose PSP is scheduled now, like a static one
@@ -221,11 +240,15 @@ class RankPlasticity:
         """
         later = self.delay_seen_pre[syn] > 0
         now = syn[~later]
-        self._dispatch(now, weights, k + 1, pre=True)
-        for d in np.unique(self.delay_seen_pre[syn[later]]).tolist():
-            ids = syn[later][self.delay_seen_pre[syn[later]] == d]
-            # seen (and delivered) at time k + 1 + d, i.e. in step k + d
-            self.pending_pre.setdefault(k + d, []).append(ids)
+        self._dispatch(now, weights, k + 1, pre=True, may_repeat=may_repeat)
+        if later.any():
+            deferred = syn[later]
+            d_all = self.delay_seen_pre[deferred]
+            for d in np.unique(d_all).tolist():
+                # seen (and delivered) at time k + 1 + d, i.e. in step k + d; a
+                # synapse repeats within one step's list only with multiplicity
+                self.pending_pre.setdefault(k + d, []).append(
+                    (deferred[d_all == d] if d_all.size > 1 else deferred, may_repeat))
         return now
 
     def begin_step(self, k: int, weights) -> np.ndarray:
@@ -233,12 +256,13 @@ class RankPlasticity:
         whose PSP must be added to this step's input."""
         post = self.pending_post.pop(k, None)
         if post:
-            self._dispatch(np.concatenate(post), weights, k + 1, pre=False)
+            self._dispatch(np.concatenate(post), weights, k + 1, pre=False,
+                           may_repeat=len(post) > 1)
         pre = self.pending_pre.pop(k, None)
         if not pre:
             return np.zeros(0, dtype=np.int64)
-        syn = np.concatenate(pre)
-        self._dispatch(syn, weights, k + 1, pre=True)
+        syn = pre[0][0] if len(pre) == 1 else np.concatenate([ids for ids, _ in pre])
+        self._dispatch(syn, weights, k + 1, pre=True, may_repeat=any(r for _, r in pre))
         return syn
 
     def post_spikes(self, k: int, fired_local: np.ndarray, weights) -> None:
@@ -254,7 +278,7 @@ class RankPlasticity:
         syn = self.by_target[np.repeat(starts - np.cumsum(lens) + lens, lens)
                              + np.arange(total)]
         later = self.delay_seen_post[syn] > 0
-        self._dispatch(syn[~later], weights, k + 1, pre=False)
+        self._dispatch(syn[~later], weights, k + 1, pre=False, may_repeat=False)
         if later.any():
             delayed = syn[later]
             d_all = self.delay_seen_post[delayed]

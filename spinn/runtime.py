@@ -363,6 +363,7 @@ class RankEngine:
         if keys.size == 0 or self.row_gid.size == 0:
             return
         keys = np.sort(keys.astype(np.int64), kind="stable")   # canonical: by source gid
+        self._repeats = bool(keys.size > 1 and np.any(keys[1:] == keys[:-1]))
         s = np.searchsorted(self.key_base, keys, side="right") - 1
         gids = self.slice_first_gid[s] + (keys - self.key_base[s])
         rows = np.searchsorted(self.row_gid, gids)
@@ -389,7 +390,8 @@ class RankEngine:
             return
         plastic = self.plasticity.is_plastic(syn)
         self._scatter(k, syn[~plastic])
-        now = self.plasticity.pre_spikes(k, syn[plastic], self.syn_weight)
+        now = self.plasticity.pre_spikes(k, syn[plastic], self.syn_weight,
+                                         may_repeat=self._repeats)
         self._scatter(k, now)
 
     def _scatter(self, k: int, syn: np.ndarray, shift=None, weights=None) -> None:
