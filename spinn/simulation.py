@@ -177,8 +177,9 @@ class Simulation:
         order = np.lexsort((stamps, gids))
         return gids[order], steps_to_ms(stamps[order], self.spec.dt_ms)
 
-    def gather_signal(self, pop_id: int, variable: str, gids: np.ndarray, clear=False):
-        """Samples of ``variable`` for ``gids``: an (n_samples, len(gids)) array."""
+    def gather_signal(self, pop_id: int, variable: str, clear=False):
+        """All samples of ``variable`` in a population: ``(gids, samples)`` with
+        ``gids`` sorted and ``samples`` an (n_samples, len(gids)) array."""
         cols, blocks = [], []
         for e in self.engines:
             buf = e.signal_buffers.get((pop_id, variable))
@@ -188,19 +189,19 @@ class Simulation:
                 if clear:
                     buf.clear()
         everything = self.exchange.allgather((cols, blocks))
-        have = {}
-        n_samples = 0
-        for c_list, b_list in everything:
-            for c, b in zip(c_list, b_list):
-                n_samples = max(n_samples, b.shape[0])
-                for j, g in enumerate(c.tolist()):
-                    have[g] = b[:, j]
-        out = np.full((n_samples, len(gids)), np.nan)
-        for j, g in enumerate(np.asarray(gids).tolist()):
-            col = have.get(g)
-            if col is not None:
-                out[:col.shape[0], j] = col
-        return out
+        cols = [c for c_list, _ in everything for c in c_list]
+        blocks = [b for _, b_list in everything for b in b_list]
+        if not cols:
+            return np.zeros(0, np.int64), np.zeros((0, 0))
+        n_samples = max(b.shape[0] for b in blocks)
+        gids = np.concatenate(cols)
+        samples = np.full((n_samples, gids.size), np.nan)
+        start = 0
+        for c, b in zip(cols, blocks):
+            samples[:b.shape[0], start:start + c.size] = b
+            start += c.size
+        order = np.argsort(gids, kind="stable")
+        return gids[order], samples[:, order]
 
     def gather_connections(self, proj_id: int):
         """All synapses of a projection: (pre, post, weight, delay_ms) sorted by (pre, post)."""

@@ -38,18 +38,44 @@ class Recorder(recording.Recorder):
     def _reset(self):
         self._spec().record = {}
 
+    def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
+        """Gather every variable of the segment first, in sorted order.
+
+        PyNN walks ``set(self.recorded)``, whose order follows per-process
+        string hashing: under MPI two ranks could then enter the gathers (which
+        are collective) in different orders. Gathering up front, sorted, keeps
+        every rank in step; PyNN's hooks then read the prefetched data.
+        """
+        names = sorted(v.name for v, ids in self.recorded.items() if ids)
+        if variables != "all":
+            wanted = {getattr(v, "name", v) for v in variables}
+            names = [n for n in names if n in wanted]
+        sim, spec = state.simulation, self._spec()
+        self._prefetched = {}
+        for name in names:
+            if name == "spikes":
+                self._prefetched[name] = sim.gather_spikes(spec.id, clear=clear)
+            else:
+                self._prefetched[name] = sim.gather_signal(spec.id, name, clear=clear)
+        try:
+            return super()._get_current_segment(filter_ids, variables, clear)
+        finally:
+            self._prefetched = {}
+
     def _get_spiketimes(self, ids, clear=False):
-        spec = self._spec()
-        gids, times = state.simulation.gather_spikes(spec.id, clear=clear)
+        gids, times = self._prefetched["spikes"]
         wanted = np.fromiter((int(i) for i in ids), dtype=np.int64)
         keep = np.isin(gids, wanted)
         return gids[keep], times[keep]
 
     def _get_all_signals(self, variable, ids, clear=False):
-        spec = self._spec()
         gids = np.fromiter((int(i) for i in ids), dtype=np.int64)
-        data = state.simulation.gather_signal(spec.id, variable.name, gids, clear=clear)
-        return data, None
+        columns, samples = self._prefetched[variable.name]
+        out = np.full((samples.shape[0], gids.size), np.nan)
+        pos = np.searchsorted(columns, gids)
+        found = (pos < columns.size) & (columns[np.minimum(pos, columns.size - 1)] == gids)
+        out[:, found] = samples[:, pos[found]]
+        return out, None
 
     def _local_count(self, variable, filter_ids=None):
         spec = self._spec()

@@ -87,9 +87,12 @@ def test_one_to_one_size_mismatch(net):
         sim.Projection(pre[:3], post, sim.OneToOneConnector(), label="o2o")
 
 
-def test_unavailable_model_says_so():
-    with pytest.raises(NotImplementedError, match="IF_cond_exp is not available"):
-        sim.IF_cond_exp()
+def test_unsupported_connector_says_so(net):
+    pre, post = net
+    with pytest.raises(pynn_errors.ConnectionError,
+                       match="'ddp': DistanceDependentProbabilityConnector is not supported"):
+        sim.Projection(pre, post, sim.DistanceDependentProbabilityConnector("d < 3"),
+                       label="ddp")
 
 
 def test_pynn_alias_import():
