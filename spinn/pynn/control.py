@@ -71,7 +71,19 @@ def run(simtime, callbacks=None):
 
 _run, _run_until = common.build_run(simulator)
 run_for = run
-reset = common.build_reset(simulator)
+
+
+def reset(annotations=None):
+    """Back to t = 0: the current segment of every recorder is stored, neurons
+    return to their initial values, spikes in flight are dropped.
+
+    PyNN's generic reset walks ``state.recorders``, a set ordered by object
+    address, which differs between MPI processes; storing a segment gathers
+    data (a collective call), so spinn walks the recorders in creation order.
+    """
+    for recorder in sorted(state.recorders, key=lambda r: r.population._spec.id):
+        recorder.store_to_cache(annotations)
+    state.reset()
 initialize = common.initialize
 
 get_current_time, get_time_step, _get_min_delay, get_max_delay, \

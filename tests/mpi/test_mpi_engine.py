@@ -64,3 +64,21 @@ def test_population_smaller_than_ranks():
     n = len(one.get_data().segments[0].spiketrains[0])
     sim.end()
     assert n > 0
+
+
+def test_reset_with_several_recorded_populations():
+    """reset() stores every recorder's segment (collective) in the same order everywhere."""
+    sim.setup(timestep=0.1, quiet=True)
+    pops = [sim.Population(3, sim.IF_curr_exp(i_offset=0.5 + 0.2 * i), label=f"p{i}")
+            for i in range(4)]
+    for p in pops:
+        p.record(["spikes", "v"])
+    sim.run(30.0)
+    sim.reset()
+    sim.run(30.0)
+    for p in pops:
+        block = p.get_data()
+        assert len(block.segments) == 2
+        for a, b in zip(block.segments[0].spiketrains, block.segments[1].spiketrains):
+            np.testing.assert_array_equal(a.magnitude, b.magnitude)
+    sim.end()
