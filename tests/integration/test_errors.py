@@ -100,6 +100,15 @@ def test_pynn_alias_import():
     assert pyNN.spinn is sim
 
 
+def test_interpreter_start_does_not_import_spinn():
+    """The .pth hook only installs a finder; spinn loads on demand."""
+    import subprocess
+    import sys
+    code = "import sys; print('spinn' in sys.modules, 'numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr
+
+
 def test_projection_queries_before_run_build_the_network(net):
     pre, post = net
     prj = sim.Projection(pre, post, sim.FixedNumberPreConnector(3, rng=sim.NumpyRNG(seed=1)),

@@ -4,7 +4,8 @@ PyNN's ``get_simulator()`` and its scenario tests import ``pyNN.<name>``, but
 ``pyNN`` is a regular package: a third-party distribution cannot add a
 submodule to it without writing into PyNN's install directory. Instead, a
 one-line ``spinn_pynn_alias.pth`` file installed into site-packages imports
-this module at interpreter start-up, and this module puts a tiny meta-path
+this top-level module (deliberately outside the ``spinn`` package, so that
+start-up stays cheap) at interpreter start-up, and this module puts a tiny meta-path
 finder in front of the import system. The finder answers only for the name
 ``pyNN.spinn``: it imports ``spinn`` and hands that same module object back,
 so ``pyNN.spinn is spinn``. Nothing is imported eagerly: PyNN, numpy and spinn

@@ -1,0 +1,139 @@
+"""The ``spinn`` command.
+
+``spinn run [-n N] [--profile P] [--cluster FILE] [--print] SCRIPT [ARGS...]`` starts SCRIPT on N
+MPI ranks as ``<launcher> -n N <mpi_args...> <python> -m mpi4py SCRIPT ARGS...``, with the
+launcher and its arguments taken from a cluster profile (see `launch.profiles`). The exit code
+is the job's. ``spinn map`` and ``spinn submit`` are placeholders for now.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from launch.launcher import LauncherNotFoundError, build_launch_line, find_launcher, run_job
+from launch.profiles import ProfileError, load_profile
+
+#: Exit code for a bad command line, cluster file or profile.
+EXIT_USAGE = 2
+#: Exit code when the launcher cannot be found or started (the shell's "command not found").
+EXIT_NO_LAUNCHER = 127
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spinn", description="Run spinn simulations on MPI ranks, locally or on a cluster."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run a script on N MPI ranks",
+        usage="spinn run [-h] [-n N] [--profile P] [--cluster FILE] [--print] SCRIPT [ARGS ...]",
+        description="Run SCRIPT on N MPI ranks: <launcher> -n N <mpi_args> python -m mpi4py "
+        "SCRIPT ARGS. An uncaught exception on any rank ends the whole job.",
+    )
+    run.add_argument(
+        "-n", dest="n_ranks", metavar="N", type=_positive_int,
+        help="number of MPI ranks (default: the profile's ranks; workstation: physical cores)",
+    )
+    run.add_argument("--profile", metavar="P", help="cluster profile (default: the file's default)")
+    run.add_argument(
+        "--cluster", metavar="FILE",
+        help="cluster file (default: ./cluster.yaml, then $SPINN_CLUSTER, then the packaged one)",
+    )
+    run.add_argument(
+        "--print", dest="print_only", action="store_true",
+        help="print the launch line and exit without running it",
+    )
+    # One REMAINDER positional, so everything from SCRIPT on goes to the script untouched.
+    run.add_argument(
+        "command_line", metavar="SCRIPT [ARGS ...]", nargs=argparse.REMAINDER,
+        help="the Python script to run on every rank, and its arguments",
+    )
+    run.set_defaults(handler=_run)
+
+    for name, summary in (
+        ("map", "report how a network is mapped onto ranks"),
+        ("submit", "render and submit a Slurm batch script"),
+    ):
+        stub = commands.add_parser(name, help=f"{summary} (not implemented yet)")
+        stub.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        stub.set_defaults(handler=_not_implemented)
+    return parser
+
+
+def _run(options: argparse.Namespace) -> int:
+    command_line = options.command_line
+    if command_line[:1] == ["--"]:
+        command_line = command_line[1:]
+    if not command_line:
+        return _fail("run: missing SCRIPT (usage: spinn run [-n N] SCRIPT [ARGS ...])", EXIT_USAGE)
+    script, *args = command_line
+    try:
+        profile = load_profile(options.profile, options.cluster)
+    except ProfileError as error:
+        return _fail(str(error), EXIT_USAGE)
+    if not Path(script).is_file():
+        return _fail(f"run: script {script!r} not found", EXIT_USAGE)
+    n_ranks = options.n_ranks or profile.default_ranks()
+    try:
+        launcher = find_launcher(profile.launcher)
+    except LauncherNotFoundError as error:
+        if not options.print_only:
+            return _fail(str(error), EXIT_NO_LAUNCHER)
+        launcher = profile.launcher  # a dry run may describe a machine other than this one
+    line = build_launch_line(profile, n_ranks, script, args, launcher=launcher)
+    if options.print_only:
+        print(shlex.join(line))
+        return 0
+    # Unbuffered ranks: output of a rank that is killed by an abort is not lost in a buffer.
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    try:
+        return run_job(line, env=env)
+    except OSError as error:
+        return _fail(f"cannot start {launcher!r}: {error.strerror}", EXIT_NO_LAUNCHER)
+
+
+def _not_implemented(options: argparse.Namespace) -> int:
+    print(
+        f"spinn {options.command}: not implemented yet (see the partitioner / launch issues)",
+        file=sys.stderr,
+    )
+    return EXIT_USAGE
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"spinn: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``spinn`` command; returns the exit code."""
+    parser = _parser()
+    try:
+        options = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, or a usage error already printed by argparse
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    if options.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return options.handler(options)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
