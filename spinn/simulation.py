@@ -57,6 +57,8 @@ class Simulation:
         self.build_seconds = 0.0
         self.current_traces: dict = {}     # source id -> recorded current per step
         self.set_serial = 0                # Projection.set calls so far (random streams)
+        #: a progress bar on rank 0 (stderr) for runs longer than a few seconds
+        self.show_progress = False
 
     @property
     def built(self) -> bool:
@@ -147,6 +149,7 @@ class Simulation:
         engines, exchange = self.engines, self.exchange
         recorded = [s for s in self.spec.current_sources if s.record]
         dt = self.spec.dt_ms
+        progress = Progress(self.step, n_steps, dt) if self.show_progress else None
         t0 = time.perf_counter()
         for k in range(self.step, self.step + n_steps):
             for src in recorded:
@@ -155,7 +158,11 @@ class Simulation:
             received = exchange.alltoallv(sends)
             for e, keys in zip(engines, received):
                 e.receive(k, keys)
+            if progress is not None and k % 256 == 0:
+                progress.update(k)
         self.simulate_seconds += time.perf_counter() - t0
+        if progress is not None:
+            progress.finish(self.step + n_steps)
         self.step += n_steps
         self.steps_run += n_steps
 
@@ -293,6 +300,47 @@ def _is_source(pop) -> bool:
 def _source_spikes(engine) -> int:
     # sources' spikes are counted separately so the mean rate is the neurons'
     return getattr(engine, "n_source_spikes", 0)
+
+
+class Progress:
+    """A one-line progress bar on stderr, shown once a run has taken 2 s.
+
+    Simulated time, steps per second and the real-time factor; redrawn at
+    most every 0.2 s. Used on MPI rank 0 only, and only when asked for.
+    """
+
+    def __init__(self, first_step: int, n_steps: int, dt: float, stream=None):
+        import sys
+        self.first, self.n, self.dt = first_step, n_steps, dt
+        self.stream = stream or sys.stderr
+        self.t0 = time.perf_counter()
+        self.last_draw = 0.0
+        self.shown = False
+
+    def update(self, k: int) -> None:
+        now = time.perf_counter() - self.t0
+        if now < 2.0 or now - self.last_draw < 0.2:
+            return
+        self.last_draw = now
+        self.shown = True
+        self._draw(k, now)
+
+    def _draw(self, k: int, elapsed: float) -> None:
+        done = k - self.first
+        frac = done / self.n if self.n else 1.0
+        bar = "#" * int(30 * frac)
+        rate = done / elapsed if elapsed > 0 else 0.0
+        sim_ms = done * self.dt
+        rtf = elapsed / (sim_ms / 1000.0) if sim_ms else float("nan")
+        self.stream.write(f"\r[{bar:<30}] {sim_ms:,.1f}/{self.n * self.dt:,.1f} ms  "
+                          f"{rate:,.0f} steps/s  real-time factor {rtf:.2f}")
+        self.stream.flush()
+
+    def finish(self, k: int) -> None:
+        if self.shown:
+            self._draw(k, time.perf_counter() - self.t0)
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def format_summary(stats: dict) -> str:

@@ -66,7 +66,17 @@ class State(common.control.BaseState):
         self.require_setup("run()")
         if self.simulation is None:
             self.simulation = Simulation(self.network, n_virtual_ranks=self.n_virtual_ranks)
+            self.simulation.show_progress = self.wants_progress()
         return self.simulation
+
+    def wants_progress(self) -> bool:
+        """Progress bar: rank 0, not quiet, and stderr a terminal (``spinn run``
+        sets ``SPINN_PROGRESS=1`` when its own terminal is one: under mpiexec
+        a rank's stderr is a pipe)."""
+        import sys
+        if self.quiet or self.real_rank != 0:
+            return False
+        return os.environ.get("SPINN_PROGRESS") == "1" or sys.stderr.isatty()
 
     def run(self, simtime):
         self.run_until(self.t + simtime)

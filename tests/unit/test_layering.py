@@ -40,3 +40,4 @@ def test_partitioning_is_pure():
     for p in (ROOT / "partitioning").rglob("*.py"):
         bad = [m for m in imported_modules(p) if m.split(".")[0] in ("spinn", "mpi4py", "pyNN")]
         assert not bad, f"{p.name} imports {bad}"
+
