@@ -119,3 +119,41 @@ def test_learned_weights_rank_invariant():
     w, n = learning_run(3, 16, t=500.0, ddf=0.0)
     assert n == n_ref
     np.testing.assert_array_equal(w, ref)
+
+
+def test_gutig_and_additive_potentiation_multiplicative_depression():
+    _, w_add = window_run(0.0)
+    up, down = w_add > W0, w_add < W0
+    _, w_g = window_run(0.0, weight_dependence=sim.GutigWeightDependence(
+        w_min=0.0, w_max=1.0, mu_plus=0.3, mu_minus=0.7))
+    np.testing.assert_allclose(w_g[up] - W0, (w_add[up] - W0) * (1 - W0) ** 0.3, atol=1e-12)
+    np.testing.assert_allclose(w_g[down] - W0, (w_add[down] - W0) * W0 ** 0.7, atol=1e-12)
+    _, w_m = window_run(0.0, weight_dependence=sim.AdditivePotentiationMultiplicativeDepression(
+        w_min=0.0, w_max=1.0))
+    np.testing.assert_allclose(w_m[up], w_add[up], atol=1e-12)
+    np.testing.assert_allclose(w_m[down] - W0, (w_add[down] - W0) * W0, atol=1e-12)
+
+
+def test_vogels_rule_is_symmetric():
+    tau, eta, rho = 20.0, 0.005, 10.0
+    sim.setup(timestep=0.1, quiet=True)
+    offsets = np.array([-30.0, -10.0, -2.0, 2.0, 10.0, 30.0])
+    n = offsets.size
+    pre = sim.Population(n, sim.SpikeSourceArray(spike_times=[[100.0]] * n))
+    drive = sim.Population(n, sim.SpikeSourceArray(
+        spike_times=[[100.0 + o - 0.1] for o in offsets]))
+    post = sim.Population(n, sim.IF_curr_delta(v_thresh=-60.0, tau_refrac=1000.0))
+    sim.Projection(drive, post, sim.OneToOneConnector(), sim.StaticSynapse(weight=10.0, delay=0.1))
+    prj = sim.Projection(pre, post, sim.OneToOneConnector(), sim.STDPMechanism(
+        timing_dependence=sim.Vogels2011Rule(tau=tau, eta=eta, rho=rho),
+        weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=1.0),
+        weight=0.5, delay=DELAY, dendritic_delay_fraction=1.0), receptor_type="excitatory")
+    post.record("spikes")
+    sim.run(200.0)
+    t_post = np.array([st.magnitude[0] for st in post.get_data().segments[0].spiketrains])
+    w = np.array([c[2] for c in prj.get("weight", format="list")])
+    sim.end()
+    dt_seen = (t_post + DELAY) - 100.0
+    alpha = 2 * rho * tau / 1000.0
+    np.testing.assert_allclose(w, 0.5 + eta * (np.exp(-np.abs(dt_seen) / tau) - alpha),
+                               atol=1e-12)
