@@ -63,3 +63,6 @@ if sim.rank() == 0:
           f"from sources), mean rate {stats['mean_rate_hz']:.2f} Hz")
     print(f"  per-step cost with no spikes: {quiet['us_per_step']:.1f} µs "
           f"({quiet['spikes']} spikes)")
+    for rank, phases in enumerate(stats["phase_s_by_process"]):
+        print(f"  process {rank} phases (s): " + ", ".join(
+            f"{name} {seconds:.3f}" for name, seconds in phases.items()))

@@ -59,6 +59,11 @@ class Simulation:
         self.set_serial = 0                # Projection.set calls so far (random streams)
         #: a progress bar on rank 0 (stderr) for runs longer than a few seconds
         self.show_progress = False
+        #: wall time of this process per phase of the step: "update" (deliver the
+        #: ring slot, neuron update, record, emit and route), "exchange" (the
+        #: collectives, including waiting for the slowest rank), "deliver"
+        #: (decode received keys, scatter synaptic rows into ring buffers)
+        self.phase_seconds = {"update": 0.0, "exchange": 0.0, "deliver": 0.0}
 
     @property
     def built(self) -> bool:
@@ -150,17 +155,25 @@ class Simulation:
         recorded = [s for s in self.spec.current_sources if s.record]
         dt = self.spec.dt_ms
         progress = Progress(self.step, n_steps, dt) if self.show_progress else None
-        t0 = time.perf_counter()
+        clock = time.perf_counter
+        phase = self.phase_seconds
+        t0 = clock()
         for k in range(self.step, self.step + n_steps):
             for src in recorded:
                 self.current_traces.setdefault(src.id, []).append(recorded_value(src, k, dt))
+            ta = clock()
             sends = [e.advance(k) for e in engines]
+            tb = clock()
             received = exchange.alltoallv(sends)
+            tc = clock()
             for e, keys in zip(engines, received):
                 e.receive(k, keys)
+            phase["update"] += tb - ta
+            phase["exchange"] += tc - tb
+            phase["deliver"] += clock() - tc
             if progress is not None and k % 256 == 0:
                 progress.update(k)
-        self.simulate_seconds += time.perf_counter() - t0
+        self.simulate_seconds += clock() - t0
         if progress is not None:
             progress.finish(self.step + n_steps)
         self.step += n_steps
@@ -282,6 +295,7 @@ class Simulation:
             "us_per_step": 1e6 * wall / self.steps_run if self.steps_run else float("nan"),
             "map_s": self.map_seconds,
             "build_s": self.build_seconds,
+            "phase_s_by_process": self.exchange.allgather(dict(self.phase_seconds)),
         }
 
 
