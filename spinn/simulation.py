@@ -113,6 +113,12 @@ class Simulation:
         report = mapping.report()
         report.setdefault("timing_s", {}).update(
             {"graph": t1 - t0, "map_network": t2 - t1})
+        save_dir = os.environ.get("SPINN_MAP_SAVE")
+        if save_dir and self.exchange.process_rank == 0:
+            from .image import save_rank_images
+            t3 = time.perf_counter()
+            report["images"] = save_rank_images(self.spec, mapping, save_dir)
+            report["timing_s"]["save_images"] = time.perf_counter() - t3
         if self.exchange.process_rank == 0:
             with open(path, "w") as f:
                 json.dump(report, f, default=_json_default)
