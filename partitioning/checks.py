@@ -14,7 +14,10 @@ import numpy as np
 from .errors import PartitioningError
 from .model import Graph, KeySpace, Placement, RoutingTable, Slices
 
-__all__ = ["check_slices", "check_placement", "check_keys", "check_tables", "expected_destinations"]
+__all__ = [
+    "check_slices", "check_placement", "check_keys", "check_tables", "check_compression",
+    "expected_destinations",
+]
 
 
 def _fail(message: str) -> None:
@@ -189,6 +192,28 @@ def _check_table_structure(table: RoutingTable, rank: int, n_ranks: int) -> None
               f"(a rank would get a spike twice)")
 
 
+def _free_low_bits(*masks: np.ndarray) -> int:
+    """Trailing bits that are 0 in every mask: routing ignores them (32 if no mask has a 1)."""
+    used = 0
+    for mask in masks:
+        used |= int(np.bitwise_or.reduce(mask)) if mask.size else 0
+    return (used & -used).bit_length() - 1 if used else 32
+
+
+def _slice_keys(keys: KeySpace, local: np.ndarray, sizes: np.ndarray, low: int):
+    """One key per distinct ``key >> low`` among the keys of each slice in ``local``.
+
+    Tables whose masks are 0 on the ``low`` lowest bits route every key like
+    its representative, so routing these proves every key (exactly). Returns
+    ``(slice of each key, offset, key)``.
+    """
+    counts = ((sizes[local] - 1) >> min(low, 62)) + 1
+    key_slice = np.repeat(local, counts)
+    first = np.cumsum(counts) - counts
+    offset = (np.arange(key_slice.shape[0], dtype=np.int64) - np.repeat(first, counts)) << low
+    return key_slice, offset, keys.base[key_slice] | offset.astype(np.uint32)
+
+
 def check_tables(graph: Graph, slices: Slices, placement: Placement, keys: KeySpace,
                  tables, *, every_key: bool = True) -> None:
     """Every key a rank emits reaches exactly the ranks holding a target of it, once.
@@ -196,16 +221,21 @@ def check_tables(graph: Graph, slices: Slices, placement: Placement, keys: KeySp
     For each rank ``r`` and each slice ``s`` placed on ``r``, the keys of
     ``s`` routed by ``tables[r]`` must go to exactly the ranks hosting a slice
     of a post vertex of ``vertex[s]`` (nowhere if it has none), with no rank
-    twice.
+    twice. Compressed tables are checked the same way: keys other ranks emit
+    are not looked at (a rank only routes its own keys).
 
     Parameters
     ----------
     graph, slices, placement, keys, tables
         The mapping to check; ``tables[r]`` is the router of rank ``r``.
     every_key : bool, keyword-only
-        Route every atom's key (default). ``False`` routes only the first
-        and last key of each slice: enough for tables of one entry per
-        aligned slice block, much cheaper for huge networks.
+        Prove the route of every atom's key (default). The proof routes one
+        key per distinct ``key >> b``, where ``b`` is the number of low bits
+        that no mask of the table looks at: with tables that never match on
+        offset bits (those of :func:`partitioning.build_tables` and
+        :func:`partitioning.compress_table`) that is one key per slice, so
+        the check costs O(slices), not O(atoms). ``False`` routes only the
+        first and last key of each slice: a spot check for hand-made tables.
 
     Raises
     ------
@@ -219,6 +249,10 @@ def check_tables(graph: Graph, slices: Slices, placement: Placement, keys: KeySp
         _fail(f"{slices.n_slices} slices but {placement.rank.shape[0]} placed slices and "
               f"{keys.base.shape[0]} key bases: check_placement and check_keys first")
     expected = expected_destinations(graph, slices, placement)
+    want_len = np.array([e.shape[0] for e in expected], dtype=np.int64)
+    want_ptr = np.zeros(graph.n_vertices + 1, dtype=np.int64)
+    np.cumsum(want_len, out=want_ptr[1:])
+    want_rank = np.concatenate(expected) if expected else np.zeros(0, dtype=np.int64)
     order = np.argsort(placement.rank, kind="stable")
     bounds = np.searchsorted(placement.rank[order], np.arange(n_ranks + 1))
     sizes = slices.sizes()
@@ -228,26 +262,89 @@ def check_tables(graph: Graph, slices: Slices, placement: Placement, keys: KeySp
         if local.size == 0:
             continue
         if every_key:
-            counts = sizes[local]
-            key_slice = np.repeat(local, counts)
-            first = np.cumsum(counts) - counts
-            offset = np.arange(key_slice.shape[0], dtype=np.int64) - np.repeat(first, counts)
+            key_slice, offset, key = _slice_keys(keys, local, sizes, _free_low_bits(table.mask))
         else:
             key_slice = np.repeat(local, 2)
             offset = np.stack([np.zeros_like(local), sizes[local] - 1], axis=1).ravel()
-        key = keys.base[key_slice] | offset.astype(np.uint32)
+            key = keys.base[key_slice] | offset.astype(np.uint32)
         entry = table.match(key)
-        # One comparison per distinct (slice, entry) pair, not per key.
-        _, pick = np.unique(np.stack([key_slice, entry]), axis=1, return_index=True)
-        for i in pick.tolist():
+        # Compare got and wanted destination lists of every key at once (CSR gathers).
+        vertex = slices.vertex[key_slice]
+        safe = np.maximum(entry, 0)
+        ptr = np.append(table.dest_ptr, table.dest_ptr[-1])  # safe + 1 exists in an empty table
+        got_start = ptr[safe]
+        got_len = np.where(entry >= 0, ptr[safe + 1] - got_start, 0)
+        bad = got_len != want_len[vertex]
+        n_common = np.where(bad, 0, got_len)
+        position = np.repeat(np.arange(key.shape[0]), n_common)
+        step = np.arange(n_common.sum(), dtype=np.int64) - np.repeat(np.cumsum(n_common) - n_common,
+                                                                      n_common)
+        differs = (table.dest_rank[got_start[position] + step]
+                   != want_rank[want_ptr[vertex[position]] + step])
+        bad[position[differs]] = True
+        if (i := _first(bad)) is not None:
             s, e = int(key_slice[i]), int(entry[i])
             want = expected[slices.vertex[s]]
             got = table.dest_rank[table.dest_ptr[e]:table.dest_ptr[e + 1]] if e >= 0 else want[:0]
-            if not np.array_equal(got, want):
-                missing = np.setdiff1d(want, got).tolist()
-                extra = np.setdiff1d(got, want).tolist()
-                via = f"entry {e}" if e >= 0 else "no entry"
-                _fail(f"rank {rank} routes key {int(key[i]):#010x} (offset {int(offset[i])} of "
-                      f"{_describe(slices, s, graph)}) via {via} to ranks {got.tolist()}, "
-                      f"but its targets are on ranks {want.tolist()}: missing {missing}, "
-                      f"extra {extra}")
+            missing = np.setdiff1d(want, got).tolist()
+            extra = np.setdiff1d(got, want).tolist()
+            via = f"entry {e}" if e >= 0 else "no entry"
+            _fail(f"rank {rank} routes key {int(key[i]):#010x} (offset {int(offset[i])} of "
+                  f"{_describe(slices, s, graph)}) via {via} to ranks {got.tolist()}, "
+                  f"but its targets are on ranks {want.tolist()}: missing {missing}, "
+                  f"extra {extra}")
+
+
+def _representative_keys(keys_in_use, low: int) -> np.ndarray:
+    """One key per distinct ``key >> low`` of the keys in use (an array, or ranges)."""
+    if isinstance(keys_in_use, tuple):
+        start, stop = (np.asarray(x, dtype=np.int64).ravel() for x in keys_in_use)
+        keep = stop > start
+        first, last = start[keep] >> low, (stop[keep] - 1) >> low
+        counts = last - first + 1
+        offset = np.arange(counts.sum(), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts,
+                                                                     counts)
+        values = np.repeat(first, counts) + offset
+    else:
+        values = np.asarray(keys_in_use, dtype=np.uint32).ravel().astype(np.int64) >> low
+    return (np.unique(values) << low).astype(np.uint32)
+
+
+def check_compression(original: RoutingTable, compressed: RoutingTable, keys_in_use) -> None:
+    """Prove that ``compressed`` routes every key in use exactly as ``original``.
+
+    Vectorised: routes one key per distinct ``key >> b`` through both tables,
+    ``b`` being the number of low bits that no mask of either table looks at
+    (both tables route all keys sharing ``key >> b`` alike, so this is a
+    proof for every key, not a sample).
+
+    Parameters
+    ----------
+    original, compressed : RoutingTable
+    keys_in_use : uint32 array, or tuple ``(start, stop)`` of int arrays
+        The keys the rank emits: explicit keys, or half-open key ranges
+        ``[start[i], stop[i])``.
+
+    Raises
+    ------
+    PartitioningError
+        Naming the first key whose destinations differ, and both routes.
+    """
+    where = f"compressed routing table of rank {compressed.rank}"
+    if compressed.rank != original.rank:
+        _fail(f"{where} replaces the table of rank {original.rank}")
+    ptr, dest = compressed.dest_ptr, compressed.dest_rank
+    if ptr[0] != 0 or ptr[-1] != dest.shape[0] or np.any(np.diff(ptr) < 0):
+        _fail(f"{where}: dest_ptr is not a CSR pointer over {dest.shape[0]} destinations")
+    key = _representative_keys(keys_in_use, _free_low_bits(original.mask, compressed.mask))
+    want_ptr, want = original.route(key)
+    got_ptr, got = compressed.route(key)
+    bad = np.diff(want_ptr) != np.diff(got_ptr)
+    if not bad.any() and not np.array_equal(want, got):
+        position = np.repeat(np.arange(key.shape[0]), np.diff(got_ptr))
+        bad[position[want != got]] = True
+    if (i := _first(bad)) is not None:
+        entry = int(compressed.match(key[i:i + 1])[0])
+        _fail(f"{where} sends key {int(key[i]):#010x} (via entry {entry}) to ranks "
+              f"{got[got_ptr[i]:got_ptr[i + 1]].tolist()}, but the original table sends it "
+              f"to {want[want_ptr[i]:want_ptr[i + 1]].tolist()}")

@@ -20,7 +20,10 @@ import numpy as np
 
 from .errors import PartitioningError, UnfeasibleError
 
-__all__ = ["Graph", "Slices", "Placement", "KeySpace", "RoutingTable", "Mapping"]
+__all__ = ["Graph", "Slices", "Placement", "KeySpace", "RoutingTable", "Mapping", "DEFAULT_RATE_HZ"]
+
+#: Rate assumed for a vertex without an estimate, in Hz.
+DEFAULT_RATE_HZ = 10.0
 
 
 def _as_array(value, dtype, name: str, *, ndim: int = 1) -> np.ndarray:
@@ -64,8 +67,24 @@ class Graph:
     labels : tuple of str, length V
         Names used in error messages and reports.
     edge_weight : float64[E] or None
-        Expected traffic of each edge (arbitrary units, >= 0); ``None`` means
-        1 for every edge.
+        Relative importance of each edge for placement (>= 0), multiplying
+        the spikes per step its pre vertex sends over it; ``None`` means 1
+        for every edge, 0 lets placement ignore it. Routing always carries
+        every edge.
+    synapses : float64[E] or None
+        Expected number of synapses of each edge (an estimate, >= 0), for
+        memory and load estimates; ``None``: unknown, counted as 0.
+    rate_hz : float64[V] or None
+        Expected mean firing rate of each vertex's atoms, in Hz; ``None``
+        means :data:`DEFAULT_RATE_HZ` (10 Hz) for every vertex.
+    bytes_per_atom : float64[V] or None
+        Memory one atom needs besides its incoming synapses (state,
+        parameters, ring buffer), in bytes; ``None``: 0.
+    bytes_per_synapse : float
+        Memory of one incoming synapse, in bytes (16: target, weight, delay,
+        receptor).
+    dt_ms : float
+        Time step, in ms (turns rates into spikes per step).
 
     Raises
     ------
@@ -79,6 +98,11 @@ class Graph:
     edges: np.ndarray
     labels: tuple[str, ...]
     edge_weight: np.ndarray | None = None
+    synapses: np.ndarray | None = None
+    rate_hz: np.ndarray | None = None
+    bytes_per_atom: np.ndarray | None = None
+    bytes_per_synapse: float = 16.0
+    dt_ms: float = 0.1
 
     def __post_init__(self) -> None:
         def set_field(name, value):
@@ -128,21 +152,34 @@ class Graph:
                 f"edge {e} is {tuple(int(x) for x in self.edges[e])} (pre, post) but vertex "
                 f"ids must be in [0, {n_vertices}): fix the projection's populations"
             )
-        if self.edge_weight is not None:
-            weight = _as_array(self.edge_weight, np.float64, "Graph.edge_weight")
-            if weight.shape != (self.edges.shape[0],):
+        for name, per, size, what in (
+            ("edge_weight", "edge", self.edges.shape[0], "weight"),
+            ("synapses", "edge", self.edges.shape[0], "expected synapse count"),
+            ("rate_hz", "vertex", n_vertices, "rate (Hz)"),
+            ("bytes_per_atom", "vertex", n_vertices, "bytes per atom"),
+        ):
+            if getattr(self, name) is None:
+                continue
+            values = _as_array(getattr(self, name), np.float64, f"Graph.{name}")
+            if values.shape != (size,):
                 raise UnfeasibleError(
-                    f"Graph.edge_weight has shape {weight.shape} but there are "
-                    f"{self.edges.shape[0]} edges: give one weight per edge or None"
+                    f"Graph.{name} has shape {values.shape} but there are {size} "
+                    f"{per}s: give one value per {per} or None"
                 )
-            bad = np.flatnonzero(~np.isfinite(weight) | (weight < 0))
+            bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
             if bad.size:
-                e = int(bad[0])
+                i = int(bad[0])
+                which = (f"edge {i}" if per == "edge"
+                         else f"vertex {i} ({self.labels[i]!r})")
                 raise UnfeasibleError(
-                    f"edge {e} has weight {float(weight[e])}; weights are expected "
-                    f"traffic and must be finite and >= 0"
+                    f"{which} has {what} {float(values[i])}; it must be finite and >= 0"
                 )
-            set_field("edge_weight", weight)
+            set_field(name, values)
+        for name in ("bytes_per_synapse", "dt_ms"):
+            value = float(getattr(self, name))
+            if not (np.isfinite(value) and value >= 0) or (name == "dt_ms" and value == 0):
+                raise UnfeasibleError(f"Graph.{name} is {value}; it must be finite and > 0")
+            set_field(name, value)
 
     @property
     def n_vertices(self) -> int:
@@ -153,6 +190,27 @@ class Graph:
     def n_edges(self) -> int:
         """Number of edges E (duplicates counted)."""
         return int(self.edges.shape[0])
+
+    def rates(self) -> np.ndarray:
+        """Expected rate of each vertex in Hz (float64[V]; the default where none is given)."""
+        if self.rate_hz is None:
+            return np.full(self.n_vertices, DEFAULT_RATE_HZ)
+        return self.rate_hz
+
+    def spikes_per_step(self) -> np.ndarray:
+        """Expected spikes per time step of each whole vertex (float64[V])."""
+        return self.n_atoms * self.rates() * (self.dt_ms / 1000.0)
+
+    def incoming_synapses(self) -> np.ndarray:
+        """Expected synapses ending on each vertex (float64[V]; 0 without estimates)."""
+        if self.synapses is None:
+            return np.zeros(self.n_vertices)
+        return np.bincount(self.edges[:, 1], weights=self.synapses, minlength=self.n_vertices)
+
+    def memory_per_atom(self) -> np.ndarray:
+        """Expected bytes per atom of each vertex, its incoming synapses included (float64[V])."""
+        state = np.zeros(self.n_vertices) if self.bytes_per_atom is None else self.bytes_per_atom
+        return state + self.bytes_per_synapse * self.incoming_synapses() / self.n_atoms
 
 
 @dataclass(frozen=True, eq=False)
@@ -370,6 +428,14 @@ class Mapping:
     keys : KeySpace
     tables : tuple of RoutingTable
         ``tables[r]`` is the router of rank ``r``.
+    ranks_per_node : int, optional
+        Consecutive ranks sharing a node (for the traffic report); ``None``:
+        one node.
+    entries_before : int64[n_ranks], optional
+        Entries per rank before compression (for the report).
+    timing_s : dict, optional
+        Seconds spent in each stage (for the report; not part of the digest,
+        since it differs between processes).
     """
 
     graph: Graph
@@ -377,6 +443,9 @@ class Mapping:
     placement: Placement
     keys: KeySpace
     tables: tuple[RoutingTable, ...]
+    ranks_per_node: int | None = None
+    entries_before: np.ndarray | None = None
+    timing_s: dict | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tables", tuple(self.tables))
@@ -384,6 +453,9 @@ class Mapping:
             raise PartitioningError(
                 f"{len(self.tables)} routing tables for {self.placement.n_ranks} ranks"
             )
+        if self.entries_before is not None:
+            object.__setattr__(self, "entries_before", _as_array(
+                self.entries_before, np.int64, "Mapping.entries_before"))
 
     @property
     def n_ranks(self) -> int:
@@ -396,14 +468,19 @@ class Mapping:
         Compare it across ranks to prove they all hold the same mapping.
         """
         digest = hashlib.sha256()
-        digest.update(f"n_ranks={self.n_ranks};".encode())
+        digest.update(f"n_ranks={self.n_ranks};ranks_per_node={self.ranks_per_node};".encode())
         digest.update(json.dumps(list(self.graph.labels)).encode())
-        weight = self.graph.edge_weight
+        graph = self.graph
+        digest.update(f"bytes_per_synapse={graph.bytes_per_synapse!r};"
+                      f"dt_ms={graph.dt_ms!r};".encode())
         for name, array in (
-            ("n_atoms", self.graph.n_atoms),
-            ("max_atoms_per_core", self.graph.max_atoms_per_core),
-            ("edges", self.graph.edges),
-            ("edge_weight", np.zeros(0) if weight is None else weight),
+            ("n_atoms", graph.n_atoms),
+            ("max_atoms_per_core", graph.max_atoms_per_core),
+            ("edges", graph.edges),
+            ("edge_weight", graph.edge_weight),
+            ("synapses", graph.synapses),
+            ("rate_hz", graph.rate_hz),
+            ("bytes_per_atom", graph.bytes_per_atom),
             ("vertex", self.slices.vertex),
             ("lo", self.slices.lo),
             ("hi", self.slices.hi),
@@ -412,7 +489,7 @@ class Mapping:
             ("mask", self.keys.mask),
             ("offset_bits", np.array([self.keys.offset_bits], dtype=np.int64)),
         ):
-            _hash_array(digest, name, array)
+            _hash_array(digest, name, np.zeros(0) if array is None else array)
         for table in self.tables:
             digest.update(f"table {table.rank};".encode())
             for name in ("key", "mask", "dest_ptr", "dest_rank"):
@@ -422,29 +499,13 @@ class Mapping:
     def report(self) -> dict:
         """Summary for ``spinn map`` and logs (JSON-serialisable).
 
-        Returns
-        -------
-        dict
-            ``n_ranks``, ``n_slices``, ``n_atoms`` (total), ``atoms_per_rank``,
-            ``slices_per_rank``, ``entries_per_rank`` (routing-table entries),
-            ``destinations_per_rank`` (sum of table fan-out) as lists of ints
-            indexed by rank, and ``imbalance`` = max / mean atoms per rank
-            (1.0 is perfect).
+        See :func:`partitioning.report.mapping_report` for the keys; among
+        them ``n_ranks``, ``n_slices``, ``n_atoms`` (total), and per rank
+        (lists indexed by rank) ``atoms_per_rank``, ``slices_per_rank``,
+        ``entries_per_rank`` (routing-table entries), ``destinations_per_rank``
+        (sum of table fan-out), and ``imbalance`` = max / mean atoms per rank
+        (1.0 is perfect).
         """
-        n_ranks = self.n_ranks
-        rank = self.placement.rank
-        sizes = self.slices.sizes()
-        atoms = np.bincount(rank, weights=sizes, minlength=n_ranks).astype(np.int64)
-        slices = np.bincount(rank, minlength=n_ranks).astype(np.int64)
-        n_atoms = int(sizes.sum())
-        mean = n_atoms / n_ranks
-        return {
-            "n_ranks": n_ranks,
-            "n_slices": self.slices.n_slices,
-            "n_atoms": n_atoms,
-            "atoms_per_rank": atoms.tolist(),
-            "slices_per_rank": slices.tolist(),
-            "entries_per_rank": [len(t) for t in self.tables],
-            "destinations_per_rank": [int(t.dest_ptr[-1]) for t in self.tables],
-            "imbalance": float(atoms.max() / mean) if n_atoms else 1.0,
-        }
+        from .report import mapping_report  # report needs traffic, which needs routing
+
+        return mapping_report(self)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .compress import minimise_cubes, routes_of, tables_from_entries
 from .errors import PartitioningError
 from .model import Graph, KeySpace, Placement, RoutingTable, Slices
 
-__all__ = ["build_tables", "build_table", "vertex_destinations"]
+__all__ = ["build_tables", "build_table", "build_compressed_tables", "vertex_destinations",
+           "count_entries"]
 
 
 def _check_sizes(slices: Slices, placement: Placement, keys: KeySpace) -> None:
@@ -147,3 +149,53 @@ def build_table(
     if not 0 <= rank < placement.n_ranks:
         raise PartitioningError(f"rank {rank} is outside [0, {placement.n_ranks})")
     return _tables(graph, slices, placement, keys, [int(rank)])[0]
+
+
+def count_entries(graph: Graph, slices: Slices, placement: Placement) -> np.ndarray:
+    """Entries per rank of the uncompressed tables (:func:`build_tables`), without building them.
+
+    Returns
+    -------
+    int64[n_ranks]
+        Slices on each rank whose vertex has at least one post vertex.
+    """
+    has_target = np.zeros(graph.n_vertices, dtype=bool)
+    has_target[graph.edges[:, 0]] = True
+    return np.bincount(placement.rank[has_target[slices.vertex]],
+                       minlength=placement.n_ranks).astype(np.int64)
+
+
+def build_compressed_tables(
+    graph: Graph, slices: Slices, placement: Placement, keys: KeySpace, *, ranks=None
+) -> tuple[RoutingTable, ...]:
+    """The tables of :func:`build_tables`, compressed, without building those first.
+
+    Each rank's table routes the keys of the slices it hosts exactly as
+    :func:`build_tables` does (its keys in use); keys of slices on other
+    ranks are "don't care". One call compresses all ranks at once (see
+    :mod:`partitioning.compress`); memory is O(slices + compressed entries
+    x fan-out), never the uncompressed tables (about 650 MB at 400 k slices
+    on 16384 ranks).
+
+    Parameters
+    ----------
+    graph, slices, placement, keys
+        Outputs of the earlier stages for the same graph.
+    ranks : sequence of int, optional
+        Build only these ranks' tables (default: every rank), e.g. the ranks
+        one process hosts.
+
+    Returns
+    -------
+    tuple of RoutingTable
+        One per rank of ``ranks``, in that order.
+    """
+    _check_sizes(slices, placement, keys)
+    ranks = range(placement.n_ranks) if ranks is None else [int(r) for r in ranks]
+    vertex_ptr, vertex_rank = vertex_destinations(graph, slices, placement)
+    vertex_label, routes = routes_of(vertex_ptr, vertex_rank)
+    selected = np.isin(placement.rank, np.asarray(list(ranks), dtype=np.int64))
+    rank_of, label, key, mask = minimise_cubes(
+        placement.rank[selected], vertex_label[slices.vertex[selected]],
+        keys.base[selected], keys.mask[selected])
+    return tuple(tables_from_entries(rank_of, label, key, mask, routes, list(ranks)))

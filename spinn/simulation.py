@@ -21,24 +21,11 @@ import partitioning
 from .comm import default_exchange
 from .electrodes import recorded_value
 from .errors import NetworkError, RankError, SimulationStateError, SpinnError
+from .estimates import network_graph
 from .network import NetworkSpec, steps_to_ms
 from .runtime import RankEngine
 
 logger = logging.getLogger(__name__)
-
-
-def network_graph(spec: NetworkSpec) -> partitioning.Graph:
-    """The partitioner's view: populations are vertices, projections edges."""
-    edges = [(a, b) for prj in spec.projections
-             for a in prj.pre_populations for b in prj.post_populations]
-    edges = np.array(edges, dtype=np.int64).reshape(-1, 2)
-    return partitioning.Graph(
-        n_atoms=np.array([p.size for p in spec.populations], dtype=np.int64),
-        max_atoms_per_core=np.array([p.max_atoms_per_core for p in spec.populations],
-                                    dtype=np.int64),
-        edges=edges,
-        labels=tuple(p.label for p in spec.populations),
-    )
 
 
 class Simulation:
@@ -108,7 +95,11 @@ class Simulation:
         t0 = time.perf_counter()
         graph = network_graph(self.spec)
         t1 = time.perf_counter()
-        mapping = partitioning.map_network(graph, n_ranks, check=False)
+        per_node = os.environ.get("SPINN_MAP_RANKS_PER_NODE")
+        per_rank = os.environ.get("SPINN_MAP_BYTES_PER_RANK")
+        mapping = partitioning.map_network(
+            graph, n_ranks, check=False, ranks_per_node=int(per_node) if per_node else None,
+            bytes_per_rank=int(per_rank) if per_rank else None)
         t2 = time.perf_counter()
         report = mapping.report()
         report.setdefault("timing_s", {}).update(

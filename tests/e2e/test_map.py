@@ -1,0 +1,96 @@
+"""``spinn map``: runs a script up to its first run(), prints and saves the mapping report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from launch import map_command
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def spinn_map(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="spinn")
+    map_command.register(parser.add_subparsers(dest="command"))
+    options = parser.parse_args(["map", *argv])
+    return options.handler(options)
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SPINN_CLUSTER", raising=False)
+    return tmp_path
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_map_of_a_stand_in_script_passes_ranks_and_nodes(isolated, capsys):
+    # The contract alone: the script maps what the environment asks for and writes the report.
+    script = write(isolated, "net.py", """
+        import json, os, sys
+        sys.path.insert(0, %r)
+        from partitioning import map_network
+        from partitioning.synthetic import layered_graph
+        mapping = map_network(layered_graph(), int(os.environ["SPINN_MAP_RANKS"]),
+                              ranks_per_node=int(os.environ["SPINN_MAP_RANKS_PER_NODE"]))
+        with open(os.environ["SPINN_MAP_ONLY"], "w") as f:
+            json.dump(mapping.report(), f)
+    """ % str(ROOT))
+    code = spinn_map("-n", "6", "--ranks-per-node", "3", "--json", "out.json", str(script))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "6 ranks on 2 node(s) of 3 ranks" in out
+    assert "routing entries: 168 before compression" in out
+    report = json.loads((isolated / "out.json").read_text())
+    assert report["n_ranks"] == 6 and report["ranks_per_node"] == 3
+    assert len(report["sent_across_nodes_per_rank"]) == 6
+
+
+def test_map_of_the_cuba_example(isolated, capsys):
+    code = spinn_map("-n", "3", "--json", "cuba.json", str(ROOT / "examples" / "cuba.py"),
+                     "--tstop", "10")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    report = json.loads((isolated / "cuba.json").read_text())
+    assert report["n_ranks"] == 3
+    assert report["n_atoms"] == 4020  # 4000 neurons and 20 stimulus sources
+    assert sum(report["atoms_per_rank"]) == 4020
+    assert "load imbalance" in out and "time per stage" in out
+
+
+def test_a_script_without_run_has_nothing_to_map(isolated, capsys):
+    script = write(isolated, "quiet.py", "print('no run here')\n")
+    assert spinn_map("-n", "2", str(script)) == 1
+    assert "without calling run()" in capsys.readouterr().err
+
+
+def test_a_failing_script_gives_its_status(isolated, capsys):
+    script = write(isolated, "boom.py", "raise SystemExit(7)\n")
+    assert spinn_map(str(script)) == 7
+    assert "failed (exit status 7)" in capsys.readouterr().err
+
+
+def test_usage_errors(isolated, capsys):
+    assert spinn_map() == map_command.EXIT_USAGE
+    assert "missing SCRIPT" in capsys.readouterr().err
+    assert spinn_map("nowhere.py") == map_command.EXIT_USAGE
+    assert "not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        spinn_map("-n", "0", "x.py")
+
+
+def test_environment_and_memory_sizes():
+    env = map_command.map_environment(8, "/tmp/r.json", ranks_per_node=4, bytes_per_rank=2**30)
+    assert env == {"SPINN_MAP_ONLY": "/tmp/r.json", "SPINN_MAP_RANKS": "8",
+                   "SPINN_MAP_RANKS_PER_NODE": "4", "SPINN_MAP_BYTES_PER_RANK": str(2**30)}
+    assert map_command._bytes("4G") == 4 * 2**30 and map_command._bytes(None) is None
