@@ -54,7 +54,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "map",
         help="report how a network is mapped onto ranks (no MPI needed)",
         usage="spinn map [-h] [-n N] [--ranks-per-node R] [--profile P] [--cluster FILE] "
-              "[--json FILE] SCRIPT [ARGS ...]",
+              "[--json FILE] [--save DIR] SCRIPT [ARGS ...]",
         description="Run SCRIPT up to its first run(), map its network onto N ranks and print "
                     "the mapping: neurons, synapses, memory and spike traffic per rank, load "
                     "imbalance, routing-table sizes, time per mapping stage.",
@@ -67,6 +67,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--profile", metavar="P", help="cluster profile for the defaults")
     parser.add_argument("--cluster", metavar="FILE", help="cluster file")
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON here")
+    parser.add_argument("--save", metavar="DIR",
+                        help="also write one msgpack load image per rank into DIR "
+                             "(rank-<r>.msgpack; see spinn.image)")
     parser.add_argument("command_line", metavar="SCRIPT [ARGS ...]", nargs=argparse.REMAINDER,
                         help="the Python script and its arguments")
     parser.set_defaults(handler=run)
@@ -118,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         env = dict(os.environ, PYTHONUNBUFFERED="1", **map_environment(
             n_ranks, report_path, ranks_per_node=ranks_per_node,
             bytes_per_rank=_bytes(profile.memory_per_rank)))
+        if args.save:
+            env["SPINN_MAP_SAVE"] = os.path.abspath(args.save)
         try:
             status = subprocess.run([sys.executable, script, *script_args], env=env).returncode
         except OSError as error:

@@ -94,3 +94,20 @@ def test_environment_and_memory_sizes():
     assert env == {"SPINN_MAP_ONLY": "/tmp/r.json", "SPINN_MAP_RANKS": "8",
                    "SPINN_MAP_RANKS_PER_NODE": "4", "SPINN_MAP_BYTES_PER_RANK": str(2**30)}
     assert map_command._bytes("4G") == 4 * 2**30 and map_command._bytes(None) is None
+
+
+def test_map_save_writes_loadable_rank_images(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    from spinn.image import read_rank_image
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-m", "launch.cli", "map", "-n", "3", "--save",
+                          str(tmp_path / "images"), str(root / "examples" / "poisson_input.py")],
+                         capture_output=True, text=True, cwd=root, timeout=120)
+    assert out.returncode == 0, out.stderr
+    paths = sorted((tmp_path / "images").glob("rank-*.msgpack"))
+    assert [p.name for p in paths] == ["rank-0.msgpack", "rank-1.msgpack", "rank-2.msgpack"]
+    images = [read_rank_image(str(p)) for p in paths]
+    assert sum(len(img["local"]) for img in images) > 0
+    assert {img["digest"] for img in images} == {images[0]["digest"]}
