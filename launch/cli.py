@@ -3,7 +3,8 @@
 ``spinn run [-n N] [--profile P] [--cluster FILE] [--print] SCRIPT [ARGS...]`` starts SCRIPT on N
 MPI ranks as ``<launcher> -n N <mpi_args...> <python> -m mpi4py SCRIPT ARGS...``, with the
 launcher and its arguments taken from a cluster profile (see `launch.profiles`). The exit code
-is the job's. ``spinn map`` and ``spinn submit`` are placeholders for now.
+is the job's. ``spinn submit``, ``spinn status`` and ``spinn cancel`` write, submit and follow
+batch jobs on Slurm or PBS (see `launch.submit_command`). ``spinn map`` reports how a script's network is mapped (see `launch.map_command`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from launch import map_command, submit_command
 from launch.launcher import LauncherNotFoundError, build_launch_line, find_launcher, run_job
 from launch.profiles import ProfileError, load_profile
 
@@ -43,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="run a script on N MPI ranks",
-        usage="spinn run [-h] [-n N] [--profile P] [--cluster FILE] [--print] SCRIPT [ARGS ...]",
+        usage="spinn run [-h] [-n N] [--profile P] [--cluster FILE] [--quiet] [--print] SCRIPT "
+        "[ARGS ...]",
         description="Run SCRIPT on N MPI ranks: <launcher> -n N <mpi_args> python -m mpi4py "
         "SCRIPT ARGS. An uncaught exception on any rank ends the whole job.",
     )
@@ -57,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
         help="cluster file (default: ./cluster.yaml, then $SPINN_CLUSTER, then the packaged one)",
     )
     run.add_argument(
+        "--quiet", action="store_true",
+        help="no progress bar and no summary from the simulation",
+    )
+    run.add_argument(
         "--print", dest="print_only", action="store_true",
         help="print the launch line and exit without running it",
     )
@@ -67,13 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
-    for name, summary in (
-        ("map", "report how a network is mapped onto ranks"),
-        ("submit", "render and submit a Slurm batch script"),
-    ):
-        stub = commands.add_parser(name, help=f"{summary} (not implemented yet)")
-        stub.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        stub.set_defaults(handler=_not_implemented)
+    map_command.register(commands)
+    submit_command.register(commands)  # submit, status, cancel
     return parser
 
 
@@ -103,18 +105,16 @@ def _run(options: argparse.Namespace) -> int:
         return 0
     # Unbuffered ranks: output of a rank that is killed by an abort is not lost in a buffer.
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # Under mpiexec a rank's stderr is a pipe: tell rank 0 whether a person is watching,
+    # so that it draws the run() progress bar (and --quiet turns bar and summary off).
+    if options.quiet:
+        env["SPINN_QUIET"] = "1"
+    elif sys.stderr.isatty():
+        env["SPINN_PROGRESS"] = "1"
     try:
         return run_job(line, env=env)
     except OSError as error:
         return _fail(f"cannot start {launcher!r}: {error.strerror}", EXIT_NO_LAUNCHER)
-
-
-def _not_implemented(options: argparse.Namespace) -> int:
-    print(
-        f"spinn {options.command}: not implemented yet (see the partitioner / launch issues)",
-        file=sys.stderr,
-    )
-    return EXIT_USAGE
 
 
 def _fail(message: str, code: int) -> int:

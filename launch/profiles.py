@@ -28,7 +28,7 @@ __all__ = ["Profile", "ProfileError", "find_cluster_file", "load_profile", "phys
 
 #: Name of the profile that is always available (local ``mpiexec``, ranks = physical cores).
 WORKSTATION = "workstation"
-SCHEDULERS = ("none", "slurm")
+SCHEDULERS = ("none", "slurm", "pbs")
 _TOP_LEVEL_KEYS = ("default", "profiles")
 _MEMORY = re.compile(r"^[1-9][0-9]*[KMGT]$")
 # Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S.
@@ -224,6 +224,11 @@ def _build(name: str, settings: Any, path: Path) -> Profile:
     if "launcher" not in values and values.get("scheduler") == "slurm":
         values["launcher"] = "srun"
     profile = Profile(name=name, source=str(path), **values)
+    if profile.scheduler == "pbs" and Path(profile.launcher).name == "srun":
+        raise ProfileError(
+            f"{where}: key 'launcher' must be mpiexec, mpirun or a path with scheduler 'pbs' "
+            f"(srun needs Slurm), got {profile.launcher!r}"
+        )
     if (
         profile.ranks is not None
         and profile.nodes is not None

@@ -111,9 +111,9 @@ def test_missing_script_is_a_usage_error(isolated, capsys):
     assert "nowhere.py" in capsys.readouterr().err
 
 
-def test_unimplemented_commands_say_so(capsys):
-    assert main(["submit", "anything"]) == 2
-    assert "not implemented yet" in capsys.readouterr().err
+def test_submit_is_no_longer_a_stub(isolated, capsys):
+    assert main(["submit"]) == 2
+    assert "missing SCRIPT" in capsys.readouterr().err
 
 
 def test_the_command_never_imports_mpi4py():
@@ -177,18 +177,20 @@ BAD_PROFILES = {
     "zero nodes": ("big:\n    scheduler: slurm\n    nodes: 0\n", "'nodes'"),
     "memory without unit": ("big:\n    memory_per_rank: lots\n", "'memory_per_rank'"),
     "unquoted time": ("big:\n    time: 1:00:00\n", "'time'"),
-    "unknown scheduler": ("big:\n    scheduler: pbs\n", "'scheduler'"),
+    "unknown scheduler": ("big:\n    scheduler: lsf\n", "'scheduler'"),
+    "srun without slurm": ("big:\n    scheduler: pbs\n    launcher: srun\n", "'launcher'"),
     "more ranks than slots": ("big:\n    nodes: 1\n    ranks_per_node: 2\n    ranks: 3\n",
                               "'ranks'"),
 }
 
 
+@pytest.mark.parametrize("command", [["run"], ["submit", "--dry-run"], ["submit"]])
 @pytest.mark.parametrize("body,key", BAD_PROFILES.values(), ids=BAD_PROFILES.keys())
-def test_bad_profile_is_one_line_naming_file_profile_and_key(script, capsys, body, key):
+def test_bad_profile_is_one_line_naming_file_profile_and_key(script, capsys, body, key, command):
     cluster = write_cluster(script.parent, "profiles:\n  " + body, name="bad.yaml")
     with pytest.raises(ProfileError):
         load_profile("big", cluster)
-    assert main(["run", "--cluster", str(cluster), "--profile", "big", str(script)]) == 2
+    assert main([*command, "--cluster", str(cluster), "--profile", "big", str(script)]) == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -205,14 +207,18 @@ def test_unknown_profile_names_the_known_ones(script, capsys):
     assert str(cluster) in err and "'huge'" in err and "big, workstation" in err
 
 
+@pytest.mark.parametrize("command", ["run", "submit", "status"])
 @pytest.mark.parametrize("text,words", [
     ("profiles: [a, b]\n", "'profiles'"),
     ("defaults: workstation\n", "'defaults'"),
     ("profiles:\n  big: {ranks: [\n", "invalid YAML"),
+    ("default: [big]\nprofiles:\n  big: {}\n", "'default'"),
+    ("profiles:\n  big: 3\n", "'big'"),
 ])
-def test_bad_file_structure(script, capsys, text, words):
+def test_bad_file_structure(script, capsys, text, words, command):
     cluster = write_cluster(script.parent, text, name="broken.yaml")
-    assert main(["run", "--cluster", str(cluster), str(script)]) == 2
+    target = "1234" if command == "status" else str(script)
+    assert main([command, "--cluster", str(cluster), "--profile", "big", target]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(cluster) in err and words in err
 

@@ -10,10 +10,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def spinn_run(n, script, *args, timeout=300):
+def spinn_run(n, script, *args, options=(), timeout=300):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("SPINN_VIRTUAL_RANKS", None)
-    cmd = [sys.executable, "-m", "launch.cli", "run", "-n", str(n), str(ROOT / script), *args]
+    cmd = [sys.executable, "-m", "launch.cli", "run", "-n", str(n), *options,
+           str(ROOT / script), *args]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
@@ -37,3 +38,9 @@ def test_examples_identical_on_1_2_3_ranks(tmp_path, script, extra):
     for other in results[1:]:
         np.testing.assert_array_equal(results[0]["index"], other["index"])
         np.testing.assert_array_equal(results[0]["times"], other["times"])
+
+
+def test_quiet_run_prints_no_summary():
+    stdout = spinn_run(1, "examples/poisson_input.py", "--tstop", "20", options=["--quiet"])
+    assert "spinn: " not in stdout
+    assert "poisson_input:" in stdout              # the script's own output stays

@@ -1,0 +1,13 @@
+#!/bin/bash
+# Written by spinn submit: job 'cuba', profile 'p'.
+#SBATCH --job-name=cuba
+#SBATCH --nodes=1
+#SBATCH --ntasks-per-node=4
+#SBATCH --chdir=/home/ada/sims
+#SBATCH --output=/home/ada/sims/spinn-jobs/cuba-20250102-030405/job.out
+#SBATCH --error=/home/ada/sims/spinn-jobs/cuba-20250102-030405/job.err
+
+set -e
+# Unbuffered ranks: output of a rank killed by an abort is not lost.
+export PYTHONUNBUFFERED=1
+srun -n 4 /opt/venv/bin/python -m mpi4py /home/ada/sims/cuba.py --tstop 1000 --out 'run 1.pkl'
