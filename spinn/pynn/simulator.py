@@ -29,6 +29,17 @@ class ID(int, common.IDMixin):
         int.__init__(n)
         common.IDMixin.__init__(self)
 
+    def __getattr__(self, name):
+        # numpy probes every element of a list it converts for __array__,
+        # __array_interface__, __array_priority__ ...; PyNN's IDMixin would
+        # answer each probe by looking the name up among the cell's parameters
+        # (building a ParameterSpace per probe, which may convert more ID lists:
+        # with heterogeneous parameters this recursed without end). No cell
+        # parameter is a dunder name, so those are plain missing attributes.
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return common.IDMixin.__getattr__(self, name)
+
 
 class State(common.control.BaseState):
 

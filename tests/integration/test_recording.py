@@ -110,3 +110,28 @@ def test_projection_set_between_runs_is_rank_invariant():
     assert d1[present].max() > 5.0          # the ring buffer grew for longer delays
     assert np.isclose(d1[present] * 10, np.rint(d1[present] * 10)).all()
     assert sum(len(s) for s in s1) > 0
+
+
+def test_get_data_with_heterogeneous_parameters():
+    """numpy's probing of ID lists once recursed through PyNN's parameter lookup."""
+    import signal
+
+    def too_slow(*_):
+        raise TimeoutError("get_data took more than 20 s")
+    old = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(20)
+    try:
+        sim.setup(timestep=0.1, quiet=True)
+        n = 30
+        pop = sim.Population(n, sim.Izhikevich(a=np.linspace(0.02, 0.1, n),
+                                               d=np.linspace(2.0, 8.0, n),
+                                               i_offset=np.linspace(0.0, 0.01, n)))
+        pop.record(["spikes", "v"])
+        sim.run(50.0)
+        block = pop.get_data()
+        assert len(block.segments[0].spiketrains) == n
+        assert block.segments[0].filter(name="v")[0].shape == (501, n)
+        sim.end()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
