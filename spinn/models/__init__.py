@@ -14,7 +14,12 @@ type (a *cell group*) and offers:
   ``(k+1)*dt`` with the summed weights ``exc``/``inh`` arriving in this step;
   ``fired`` are local indices, ``counts`` their multiplicity (or None).
 """
-from .lif import IF_curr_delta, IF_curr_exp
+from .adex import EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_ista
+from .conductance import IF_cond_alpha, IF_cond_exp
+from .hh import HH_cond_exp
+from .izhikevich import Izhikevich
+from .lif import IF_curr_alpha, IF_curr_delta, IF_curr_exp
+from .renewal import SpikeSourceGammaGroup, SpikeSourcePoissonRefractoryGroup
 from .sources import SpikeSourceArrayGroup, SpikeSourcePoissonGroup
 
 #: receptor indices in the ring buffer
@@ -28,4 +33,13 @@ MODELS = {
     "IF_curr_delta": IF_curr_delta,
     "SpikeSourceArray": SpikeSourceArrayGroup,
     "SpikeSourcePoisson": SpikeSourcePoissonGroup,
+    "IF_curr_alpha": IF_curr_alpha,
+    "IF_cond_exp": IF_cond_exp,
+    "IF_cond_alpha": IF_cond_alpha,
+    "Izhikevich": Izhikevich,
+    "EIF_cond_exp_isfa_ista": EIF_cond_exp_isfa_ista,
+    "EIF_cond_alpha_isfa_ista": EIF_cond_alpha_isfa_ista,
+    "HH_cond_exp": HH_cond_exp,
+    "SpikeSourceGamma": SpikeSourceGammaGroup,
+    "SpikeSourcePoissonRefractory": SpikeSourcePoissonRefractoryGroup,
 }

@@ -98,17 +98,24 @@ class SpikeSourcePoissonGroup:
         fired = np.flatnonzero((u >= self.p0) & (self.first <= stamp) & (stamp <= self.last))
         if fired.size == 0:
             return fired, None
-        uu = u[fired]
-        lam = self.lam[fired]
-        pmf = self.p0[fired] * lam
-        cdf = self.p0[fired] + pmf
-        counts = np.ones(fired.size, dtype=np.int64)
-        more = uu >= cdf
-        j = 1
-        while more.any() and j < 1000:
-            j += 1
-            pmf = pmf * lam / j
-            cdf = cdf + pmf
-            counts += more
-            more &= uu >= cdf
+        counts = poisson_counts(u[fired], self.lam[fired], self.p0[fired])
         return fired, (counts if counts.max() > 1 else None)
+
+
+def poisson_counts(u: np.ndarray, lam: np.ndarray, p0: np.ndarray) -> np.ndarray:
+    """Poisson(``lam``) counts of at least 1 by inverse transform.
+
+    ``u >= p0 = exp(-lam)`` are uniforms already known to give a count > 0.
+    """
+    pmf = p0 * lam
+    cdf = p0 + pmf
+    counts = np.ones(u.size, dtype=np.int64)
+    more = u >= cdf
+    j = 1
+    while more.any() and j < 1000:
+        j += 1
+        pmf = pmf * lam / j
+        cdf = cdf + pmf
+        counts += more
+        more &= u >= cdf
+    return counts

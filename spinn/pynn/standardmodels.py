@@ -45,20 +45,70 @@ class StaticSynapse(synapses.StaticSynapse):
         return state.dt if d == "auto" else d
 
 
+class IF_curr_alpha(cells.IF_curr_alpha):
+    __doc__ = cells.IF_curr_alpha.__doc__
+    translations = _identity(*cells.IF_curr_alpha.default_parameters)
+    engine_model = "IF_curr_alpha"
+
+
+class IF_cond_exp(cells.IF_cond_exp):
+    __doc__ = cells.IF_cond_exp.__doc__
+    translations = _identity(*cells.IF_cond_exp.default_parameters)
+    engine_model = "IF_cond_exp"
+
+
+class IF_cond_alpha(cells.IF_cond_alpha):
+    __doc__ = cells.IF_cond_alpha.__doc__
+    translations = _identity(*cells.IF_cond_alpha.default_parameters)
+    engine_model = "IF_cond_alpha"
+
+
+class Izhikevich(cells.Izhikevich):
+    __doc__ = cells.Izhikevich.__doc__
+    translations = _identity(*cells.Izhikevich.default_parameters)
+    engine_model = "Izhikevich"
+
+
+class EIF_cond_exp_isfa_ista(cells.EIF_cond_exp_isfa_ista):
+    __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
+    translations = _identity(*cells.EIF_cond_exp_isfa_ista.default_parameters)
+    engine_model = "EIF_cond_exp_isfa_ista"
+
+
+class EIF_cond_alpha_isfa_ista(cells.EIF_cond_alpha_isfa_ista):
+    __doc__ = cells.EIF_cond_alpha_isfa_ista.__doc__
+    translations = _identity(*cells.EIF_cond_alpha_isfa_ista.default_parameters)
+    engine_model = "EIF_cond_alpha_isfa_ista"
+
+
+class HH_cond_exp(cells.HH_cond_exp):
+    __doc__ = cells.HH_cond_exp.__doc__
+    translations = _identity(*cells.HH_cond_exp.default_parameters)
+    engine_model = "HH_cond_exp"
+
+
+class SpikeSourceGamma(cells.SpikeSourceGamma):
+    __doc__ = cells.SpikeSourceGamma.__doc__
+    translations = _identity(*cells.SpikeSourceGamma.default_parameters)
+    engine_model = "SpikeSourceGamma"
+
+
+class SpikeSourcePoissonRefractory(cells.SpikeSourcePoissonRefractory):
+    __doc__ = cells.SpikeSourcePoissonRefractory.__doc__
+    translations = _identity(*cells.SpikeSourcePoissonRefractory.default_parameters)
+    engine_model = "SpikeSourcePoissonRefractory"
+
+
 def _not_yet(name):
     def __init__(self, *args, **kwargs):
+        available = sorted(n for n, obj in globals().items()
+                           if isinstance(obj, type) and hasattr(obj, "engine_model"))
         raise NotImplementedError(
             f"{name} is not available in spinn yet; available cell types: "
-            "IF_curr_exp, IF_curr_delta, SpikeSourceArray, SpikeSourcePoisson")
+            + ", ".join(available))
     return type(name, (getattr(cells, name),), {"__init__": __init__})
 
 
-IF_curr_alpha = _not_yet("IF_curr_alpha")
-IF_cond_exp = _not_yet("IF_cond_exp")
-IF_cond_alpha = _not_yet("IF_cond_alpha")
-Izhikevich = _not_yet("Izhikevich")
-EIF_cond_exp_isfa_ista = _not_yet("EIF_cond_exp_isfa_ista")
-EIF_cond_alpha_isfa_ista = _not_yet("EIF_cond_alpha_isfa_ista")
-HH_cond_exp = _not_yet("HH_cond_exp")
-SpikeSourceGamma = _not_yet("SpikeSourceGamma")
-SpikeSourcePoissonRefractory = _not_yet("SpikeSourcePoissonRefractory")
+IF_cond_exp_gsfa_grr = _not_yet("IF_cond_exp_gsfa_grr")
+GIF_cond_exp = _not_yet("GIF_cond_exp")
+SpikeSourceInhGamma = _not_yet("SpikeSourceInhGamma")
