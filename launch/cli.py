@@ -17,23 +17,12 @@ from pathlib import Path
 from typing import Sequence
 
 from launch import map_command, submit_command
+from launch.arguments import EXIT_NOT_FOUND, EXIT_USAGE, positive_int
 from launch.launcher import LauncherNotFoundError, build_launch_line, find_launcher, run_job
 from launch.profiles import ProfileError, load_profile
 
-#: Exit code for a bad command line, cluster file or profile.
-EXIT_USAGE = 2
 #: Exit code when the launcher cannot be found or started (the shell's "command not found").
-EXIT_NO_LAUNCHER = 127
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
+EXIT_NO_LAUNCHER = EXIT_NOT_FOUND
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         "SCRIPT ARGS. An uncaught exception on any rank ends the whole job.",
     )
     run.add_argument(
-        "-n", dest="n_ranks", metavar="N", type=_positive_int,
+        "-n", dest="n_ranks", metavar="N", type=positive_int,
         help="number of MPI ranks (default: the profile's ranks; workstation: physical cores)",
     )
     run.add_argument("--profile", metavar="P", help="cluster profile (default: the file's default)")

@@ -31,21 +31,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from launch.arguments import EXIT_USAGE, positive_int
 from launch.profiles import ProfileError, load_profile
 
-#: Exit code for a bad command line, cluster file or profile (as ``spinn run``).
-EXIT_USAGE = 2
 _UNITS = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return value
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -59,9 +48,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "the mapping: neurons, synapses, memory and spike traffic per rank, load "
                     "imbalance, routing-table sizes, time per mapping stage.",
     )
-    parser.add_argument("-n", dest="n_ranks", metavar="N", type=_positive_int,
+    parser.add_argument("-n", dest="n_ranks", metavar="N", type=positive_int,
                         help="ranks to map onto (default: the profile's ranks)")
-    parser.add_argument("--ranks-per-node", metavar="R", type=_positive_int,
+    parser.add_argument("--ranks-per-node", metavar="R", type=positive_int,
                         help="ranks per node (default: the profile's ranks_per_node, or one "
                              "node)")
     parser.add_argument("--profile", metavar="P", help="cluster profile for the defaults")

@@ -30,6 +30,7 @@ from launch.batch import (
     BATCH_SCHEDULERS, SCRIPT_FILE, BatchJob, check_job_name, job_name_for,
     render_batch_script,
 )
+from launch.arguments import EXIT_NOT_FOUND, EXIT_USAGE
 from launch.profiles import Profile, ProfileError, load_profile
 from launch.scheduler import (
     SchedulerError, SchedulerNotFoundError, cancel_job, check_job_id, detect_scheduler,
@@ -37,8 +38,7 @@ from launch.scheduler import (
 )
 
 EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_NOT_INSTALLED = 127
+EXIT_NOT_INSTALLED = EXIT_NOT_FOUND
 #: Where job directories go, relative to the directory spinn submit runs in.
 JOBS_DIRECTORY = "spinn-jobs"
 

@@ -174,6 +174,17 @@ class PlasticProjection:
         self.y.add_event(local, t, reset=self.reset)
 
 
+def index_owners(n_synapses: int, projections: list):
+    """For each CSR synapse: which of ``projections`` (each with ``csr_ids``)
+    holds it (-1: none) and at which position in that projection."""
+    owner = np.full(n_synapses, -1, dtype=np.int64)
+    position = np.zeros(n_synapses, dtype=np.int64)
+    for i, p in enumerate(projections):
+        owner[p.csr_ids] = i
+        position[p.csr_ids] = np.arange(p.csr_ids.size)
+    return owner, position
+
+
 def _unique_counts(a: np.ndarray):
     return np.unique(a, return_counts=True)
 
@@ -190,11 +201,7 @@ class RankPlasticity:
     def __init__(self, n_synapses: int, projections: list, syn_target: np.ndarray,
                  n_local: int):
         self.projections = projections
-        self.owner = np.full(n_synapses, -1, dtype=np.int64)
-        self.position = np.zeros(n_synapses, dtype=np.int64)
-        for i, pp in enumerate(projections):
-            self.owner[pp.csr_ids] = i
-            self.position[pp.csr_ids] = np.arange(pp.csr_ids.size)
+        self.owner, self.position = index_owners(n_synapses, projections)
         plastic = np.flatnonzero(self.owner >= 0)
         # synapses by target neuron (CSC) to find them when a neuron fires
         order = np.argsort(syn_target[plastic], kind="stable")

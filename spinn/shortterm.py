@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import NetworkError
-from .plasticity import DecayTable
+from .plasticity import DecayTable, index_owners
 
 
 @dataclass
@@ -63,11 +63,7 @@ class RankShortTerm:
 
     def __init__(self, n_synapses: int, projections: list):
         self.projections = projections
-        self.owner = np.full(n_synapses, -1, dtype=np.int64)
-        self.position = np.zeros(n_synapses, dtype=np.int64)
-        for i, sp in enumerate(projections):
-            self.owner[sp.csr_ids] = i
-            self.position[sp.csr_ids] = np.arange(sp.csr_ids.size)
+        self.owner, self.position = index_owners(n_synapses, projections)
 
     def is_short_term(self, syn):
         return self.owner[syn] >= 0

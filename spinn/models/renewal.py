@@ -16,7 +16,7 @@ import numpy as np
 from ..rng import exact_exp, hashed_uniform, stream_key
 from .lif import refractory_steps
 from .ode import require
-from .sources import poisson_counts
+from .sources import SpikeSource, poisson_counts
 
 _NONE = np.zeros(0, dtype=np.int64)
 
@@ -28,7 +28,7 @@ def _window(first: np.ndarray, last: np.ndarray, active: np.ndarray):
     return int(first[active].min()), int(last[active].max())
 
 
-class SpikeSourcePoissonRefractoryGroup:
+class SpikeSourcePoissonRefractoryGroup(SpikeSource):
     """Poisson trains with a dead time ``tau_refrac`` after each spike.
 
     In discrete time: after a spike a neuron is silent for
@@ -40,16 +40,11 @@ class SpikeSourcePoissonRefractoryGroup:
     ``lambda``. With a dead time of zero steps it is the Poisson source,
     with multiplicity. Active while ``start < t <= start + duration``.
     """
-    is_source = True
-    recordable = ("spikes",)
 
     @classmethod
     def parameter_names(cls):
         return ("rate", "tau_refrac", "start", "duration")
 
-    @classmethod
-    def state_names(cls):
-        return ()
 
     def __init__(self, gids, params, initial, dt, seed):
         self.gids = gids
@@ -103,7 +98,7 @@ class SpikeSourcePoissonRefractoryGroup:
         return fired, (counts if counts.max() > 1 else None)
 
 
-class SpikeSourceGammaGroup:
+class SpikeSourceGammaGroup(SpikeSource):
     """Renewal trains with gamma-distributed intervals (shape ``alpha``, rate
     ``beta`` in Hz: mean interval ``alpha/beta`` s).
 
@@ -115,17 +110,12 @@ class SpikeSourceGammaGroup:
     by Marsaglia & Tsang's (2000) method from hashed uniforms keyed by the
     neuron, the step, the draw within the step and the attempt.
     """
-    is_source = True
-    recordable = ("spikes",)
     STREAM = 0x4741
 
     @classmethod
     def parameter_names(cls):
         return ("alpha", "beta", "start", "duration")
 
-    @classmethod
-    def state_names(cls):
-        return ()
 
     def __init__(self, gids, params, initial, dt, seed):
         self.gids = gids

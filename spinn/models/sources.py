@@ -6,8 +6,8 @@ import numpy as np
 from ..rng import exact_exp, hashed_uniform, stream_key
 
 
-class SpikeSourceArrayGroup:
-    """Replays given spike times; a time ``t`` is emitted in step ``round(t/dt) - 1``."""
+class SpikeSource:
+    """What every spike source shares: no state variables, only spikes to record."""
     is_source = True
     recordable = ("spikes",)
 
@@ -18,6 +18,10 @@ class SpikeSourceArrayGroup:
     @classmethod
     def state_names(cls):
         return ()
+
+
+class SpikeSourceArrayGroup(SpikeSource):
+    """Replays given spike times; a time ``t`` is emitted in step ``round(t/dt) - 1``."""
 
     def __init__(self, gids, params, initial, dt, seed, spike_times=()):
         self.gids = gids
@@ -48,7 +52,7 @@ class SpikeSourceArrayGroup:
         return uniq, (counts if counts.max() > 1 else None)
 
 
-class SpikeSourcePoissonGroup:
+class SpikeSourcePoissonGroup(SpikeSource):
     """Poisson spike trains, with multiplicity when ``rate*dt`` is not small.
 
     In each active step a neuron emits ``n ~ Poisson(rate*dt)`` spikes (drawn
@@ -56,16 +60,9 @@ class SpikeSourcePoissonGroup:
     train of a neuron depends only on the seed, its population, its index and
     the step). Active while ``start < t <= start + duration``.
     """
-    is_source = True
-    recordable = ("spikes",)
-
     @classmethod
     def parameter_names(cls):
         return ("rate", "start", "duration")
-
-    @classmethod
-    def state_names(cls):
-        return ()
 
     def __init__(self, gids, params, initial, dt, seed):
         self.gids = gids
