@@ -67,8 +67,9 @@ def _projection(proj: ProjectionSpec) -> dict:
         raise SpinnError(f"Projection '{proj.label}': its connector has no description that "
                          "can be stored in a rank image")
     return {
-        "id": proj.id, "label": proj.label, "pre_gids": proj.pre_gids,
-        "post_gids": proj.post_gids, "pre_populations": list(proj.pre_populations),
+        "id": proj.id, "label": proj.label, "pre_gids": np.asarray(proj.pre_gids),
+        "post_gids": np.asarray(proj.post_gids),
+        "pre_populations": list(proj.pre_populations),
         "post_populations": list(proj.post_populations),
         "connector": {"kind": proj.connector.kind, "params": proj.connector.params,
                       "allow_self_connections": proj.connector.allow_self_connections,

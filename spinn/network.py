@@ -17,6 +17,51 @@ import numpy as np
 ParamValue = Union[float, np.ndarray, Callable[[int, int], np.ndarray]]
 
 
+class GidRange:
+    """The global ids ``start .. start + size - 1`` without storing them.
+
+    Behaves like the int64 array it stands for where the engine needs it
+    (``len``, indexing with ints, slices and index arrays, comparison, and
+    ``numpy.asarray``), so that a projection between whole populations costs
+    nothing per neuron until a rank expands it.
+
+    >>> r = GidRange(10, 5)
+    >>> len(r), int(r[1]), r[np.array([0, 4])].tolist()
+    (5, 11, [10, 14])
+    """
+
+    def __init__(self, start: int, size: int):
+        self.start, self.size = int(start), int(size)
+
+    def __len__(self):
+        return self.size
+
+    @property
+    def shape(self):
+        return (self.size,)
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            i = int(index) + (self.size if index < 0 else 0)
+            if not 0 <= i < self.size:
+                raise IndexError(index)
+            return np.int64(self.start + i)
+        if isinstance(index, slice):
+            return np.arange(self.start, self.start + self.size, dtype=np.int64)[index]
+        index = np.asarray(index)
+        if index.dtype == bool:
+            return np.flatnonzero(index).astype(np.int64) + self.start
+        return index.astype(np.int64) + self.start
+
+    def __array__(self, dtype=None, copy=None):
+        return np.arange(self.start, self.start + self.size, dtype=dtype or np.int64)
+
+    def __eq__(self, other):
+        return np.asarray(self) == other
+
+    __hash__ = None
+
+
 def steps_to_ms(steps, dt: float) -> np.ndarray:
     """Times or delays in steps as ms, without ``0.1 * 3 = 0.30000000000000004``.
 

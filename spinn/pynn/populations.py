@@ -72,6 +72,74 @@ def _check_spike_times(times):
             f"spike times must be finite and sorted in increasing order, got {times[:10]}...")
 
 
+class LazyIDs:
+    """A Population's ``all_cells``: its IDs, made only when somebody needs them.
+
+    PyNN's common layer holds one ``ID`` object per cell. Creating a
+    population of 10^8 neurons must cost nothing per neuron (a script mapped
+    with ``spinn map`` never touches its cells), so single IDs are made on
+    indexing and the full object array only on the first operation that needs
+    it (iteration, masks, views, numpy conversion), then kept.
+    """
+
+    def __init__(self, first: int, size: int, parent):
+        self.first, self.size, self.parent = first, size, parent
+        self._cells = None
+
+    def materialize(self) -> np.ndarray:
+        if self._cells is None:
+            cells = np.array([simulator.ID(i) for i in range(self.first,
+                                                              self.first + self.size)],
+                             dtype=simulator.ID)
+            for cell in cells:
+                cell.parent = self.parent
+            self._cells = cells
+        return self._cells
+
+    def __len__(self):
+        return self.size
+
+    @property
+    def shape(self):
+        return (self.size,)
+
+    dtype = np.dtype(object)
+
+    def __getitem__(self, index):
+        if self._cells is not None:
+            return self._cells[index]
+        if isinstance(index, (int, np.integer)):
+            i = int(index) + (self.size if index < 0 else 0)
+            if not 0 <= i < self.size:
+                raise IndexError(f"index {index} out of range for {self.size} cells")
+            return self._make(self.first + i)
+        # slices, masks and index arrays: only the selected cells are made
+        if isinstance(index, slice):
+            r = range(self.first, self.first + self.size)[index]
+            selected = np.arange(r.start, r.stop, r.step)
+        else:
+            index = np.asarray(index)
+            if index.dtype == bool:
+                selected = np.flatnonzero(index) + self.first
+            else:
+                selected = np.where(index < 0, index + self.size, index) + self.first
+        cells = np.empty(selected.size, dtype=object)
+        cells[:] = [self._make(i) for i in selected.tolist()]
+        return cells
+
+    def _make(self, gid):
+        cell = simulator.ID(gid)
+        cell.parent = self.parent
+        return cell
+
+    def __iter__(self):
+        return iter(self.materialize())
+
+    def __array__(self, dtype=None, copy=None):
+        cells = self.materialize()
+        return cells if dtype is None else cells.astype(dtype)
+
+
 class _ParameterMixin:
     """The get/set hooks shared by Population and PopulationView."""
 
@@ -166,6 +234,11 @@ class Population(_ParameterMixin, common.Population):
     def _root_indices(self):
         return slice(None)
 
+    @property
+    def _mask_local(self):
+        """Every cell is "local" in PyNN's view (see spinn.pynn.simulator)."""
+        return np.ones(self.size, dtype=bool)
+
     def _require_unbuilt(self, what):
         sim = state.simulation
         if sim is not None and sim.built:
@@ -181,11 +254,7 @@ class Population(_ParameterMixin, common.Population):
                 f"cannot create Population '{self.label}' after the first run(): the network "
                 "is mapped at the first run(); create every population before it")
         first = state.id_counter
-        self.all_cells = np.array([simulator.ID(i) for i in range(first, first + self.size)],
-                                  dtype=simulator.ID)
-        for cell in self.all_cells:
-            cell.parent = self
-        self._mask_local = np.ones(self.size, dtype=bool)
+        self.all_cells = LazyIDs(first, self.size, self)
         state.id_counter += self.size
         if not isinstance(self.celltype, StandardCellType) or not hasattr(
                 self.celltype, "engine_model"):

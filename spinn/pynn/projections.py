@@ -15,10 +15,10 @@ from pyNN.random import RandomDistribution
 from pyNN.space import Space
 
 from ..errors import NetworkError, SimulationStateError
-from ..network import ConnectorSpec, ProjectionSpec, ValueSpec
+from ..network import ConnectorSpec, GidRange, ProjectionSpec, ValueSpec
 from ..rng import stream_key
 from . import simulator
-from .populations import Assembly
+from .populations import Assembly, LazyIDs
 from .simulator import state
 from .standardmodels import StaticSynapse
 from .synapses import (STDPMechanism, TsodyksMarkramSynapse, plasticity_spec,
@@ -39,8 +39,12 @@ class Connection(common.Connection):
 
 
 def _cell_gids(cells):
-    """Global ids of a Population, PopulationView or Assembly, in index order."""
-    return np.asarray(cells.all_cells, dtype=np.int64)
+    """Global ids of a Population, PopulationView or Assembly, in index order
+    (a :class:`~spinn.network.GidRange`, free of per-neuron work, for a whole
+    Population)."""
+    if isinstance(cells.all_cells, LazyIDs):
+        return GidRange(cells.all_cells.first, cells.size)
+    return np.fromiter((int(c) for c in cells.all_cells), dtype=np.int64, count=cells.size)
 
 
 def _populations_of(cells):

@@ -119,3 +119,16 @@ def test_projection_queries_before_run_build_the_network(net):
     np.testing.assert_array_equal(np.isfinite(w).sum(axis=0), 3)
     conns = prj.get(["weight", "delay"], format="list")
     assert all(c[2] == 0.2 and abs(c[3] - 0.5) < 1e-12 for c in conns)
+
+
+def test_large_populations_cost_nothing_per_neuron_until_used():
+    sim.setup(quiet=True)
+    big = sim.Population(50_000_000, sim.IF_curr_exp(), label="big")
+    other = sim.Population(10, sim.IF_curr_exp())
+    prj = sim.Projection(big, other, sim.FixedProbabilityConnector(1e-9))
+    assert big.all_cells._cells is None            # no ID objects were made
+    assert big[123].tau_m == 20.0 and int(big[-1]) == int(big.first_id) + 49_999_999
+    assert big.all_cells._cells is None
+    assert prj._spec.pre_gids.size == 50_000_000   # a GidRange, not an array
+    assert int(other[3]) in other[2:5].all_cells   # small populations behave as before
+    sim.end()
