@@ -17,7 +17,7 @@ type (a *cell group*) and offers:
 from .adex import EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_ista
 from .conductance import IF_cond_alpha, IF_cond_exp
 from .hh import HH_cond_exp
-from .izhikevich import Izhikevich
+from .izhikevich import Izhikevich, IzhikevichCurrExp
 from .lif import IF_curr_alpha, IF_curr_delta, IF_curr_exp
 from .renewal import SpikeSourceGammaGroup, SpikeSourcePoissonRefractoryGroup
 from .sources import SpikeSourceArrayGroup, SpikeSourcePoissonGroup
@@ -37,6 +37,7 @@ MODELS = {
     "IF_cond_exp": IF_cond_exp,
     "IF_cond_alpha": IF_cond_alpha,
     "Izhikevich": Izhikevich,
+    "Izhikevich_curr_exp": IzhikevichCurrExp,
     "EIF_cond_exp_isfa_ista": EIF_cond_exp_isfa_ista,
     "EIF_cond_alpha_isfa_ista": EIF_cond_alpha_isfa_ista,
     "HH_cond_exp": HH_cond_exp,

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ode import IntegratedGroup, VoltageJumpSynapse
+from ..rng import exact_exp
+from .ode import IntegratedGroup, VoltageJumpSynapse, stage_times
 
 #: spike cut-off (mV), NEST's ``V_th``
 V_PEAK = 30.0
@@ -70,3 +71,53 @@ class Izhikevich(IntegratedGroup):
     def reset(self, y, idx):
         y[0] = self.p["c"][idx]
         y[1] += self.p["d"][idx]
+
+
+class ExpCurrentInput:
+    """Exponentially decaying synaptic currents for an integrated membrane.
+
+    ``isyn_exc``/``isyn_inh`` jump by the arriving weight and decay with
+    ``tau_syn_E``/``tau_syn_I``; within a step the RK4 stages read them at
+    their exact values (``isyn(0) exp(-t/tau)``).
+    """
+    parameters = ("tau_syn_E", "tau_syn_I")
+    state = ("isyn_exc", "isyn_inh")
+    hidden_state = ()
+
+    def __init__(self, p: dict, dt: float, n_sub: int):
+        t = stage_times(dt, n_sub)[:, None]
+        self.tau = (p["tau_syn_E"], p["tau_syn_I"])
+        self.profile = [exact_exp(-t / tau) for tau in self.tau]
+        self.decay = [exact_exp(-dt / tau) for tau in self.tau]
+
+    def current(self, s: dict, j: int) -> np.ndarray:
+        return s["isyn_exc"] * self.profile[0][j] + s["isyn_inh"] * self.profile[1][j]
+
+    def current_at(self, s: dict, idx: np.ndarray, t) -> np.ndarray:
+        return (s["isyn_exc"][idx] * np.exp(-t / self.tau[0][idx])
+                + s["isyn_inh"][idx] * np.exp(-t / self.tau[1][idx]))
+
+    def receive(self, s: dict, exc: np.ndarray, inh: np.ndarray) -> None:
+        for name, decay, weights in zip(self.state, self.decay, (exc, inh)):
+            s[name] *= decay
+            s[name] += weights
+
+
+class IzhikevichCurrExp(Izhikevich):
+    """sPyNNaker's current-based Izhikevich neuron (``spinn.extra_models``).
+
+    The same membrane equations as :class:`Izhikevich`, but with exponential
+    synaptic currents (weights in nA, inhibitory ones negative) and, as in
+    sPyNNaker, the input current entering the equation as it is:
+    ``I = i_offset + i_inj + isyn_exc + isyn_inh`` (no pA scaling).
+    """
+    synapse_class = ExpCurrentInput
+
+    def begin_step(self, i_ext):
+        self.drive = 140.0 + i_ext
+
+    def terms(self, j):
+        return (self.drive + self.syn.current(self.state, j),)
+
+    def terms_at(self, idx, t):
+        return (self.drive[idx] + self.syn.current_at(self.state, idx, t),)

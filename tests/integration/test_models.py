@@ -143,3 +143,16 @@ def test_sampling_interval_and_repeated_runs():
     assert sig.shape == (21, 3)
     assert float(sig.sampling_period.magnitude) == 1.0
     np.testing.assert_array_equal(sig.array_annotations["channel_index"], [0, 1, 2])
+
+
+def test_poisson_isis_are_exponential():
+    stats = pytest.importorskip("scipy.stats")
+    rate = 100.0
+    src = sim.Population(200, sim.SpikeSourcePoisson(rate=rate))
+    src.record("spikes")
+    sim.run(3000.0)
+    isis = np.concatenate([np.diff(t) for t in spike_times(src)])
+    assert isis.size > 50_000
+    d, p = stats.kstest(isis, "expon", args=(0.0, 1000.0 / rate))
+    assert d < 0.02, d
+    assert abs(isis.mean() - 1000.0 / rate) < 0.1

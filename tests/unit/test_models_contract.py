@@ -15,7 +15,10 @@ CONSTRUCTOR_ARGUMENTS = {"SpikeSourceArray": {"spike_times"}}
 
 
 def pynn_type(name):
-    return getattr(cells, name)
+    """The PyNN cell type declaring the model (spinn.extra_models for the
+    non-standard ones)."""
+    from spinn import extra_models
+    return getattr(cells, name, None) or getattr(extra_models, name)
 
 
 def default_params(name, n=N, **overrides):
