@@ -17,7 +17,7 @@ from .pynn.control import (end, get_current_time, get_max_delay, get_min_delay, 
                            get_run_statistics, get_time_step, initialize, num_processes,
                            rank, reset, run, run_for, run_until,
                            set_number_of_neurons_per_core, setup)
-from . import extra_models                                           # noqa: F401
+from .pynn import extra_models                                      # noqa: F401
 from .pynn.electrodes import (ACSource, DCSource, NoisyCurrentSource,  # noqa: F401
                                StepCurrentSource)
 from .pynn.populations import Assembly, Population, PopulationView  # noqa: F401

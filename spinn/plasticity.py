@@ -94,16 +94,17 @@ class Trace:
     def add_event(self, idx: np.ndarray, t: int, *, reset: bool) -> None:
         """One event at time ``t`` for each entry of ``idx`` (unique indices)."""
         last = self.time[idx]
-        now = self.after[idx] * self.table(t - last)
+        now = self.after[idx]
         same = last == t
         if same.any():
             # several events on one step (multiplicity): "before" stays at the
             # first one's, and the count goes on from the value after it
-            now[same] = self.after[idx[same]]
+            now[~same] *= self.table(t - last[~same])
             keep = self.before[idx[same]]
             self.before[idx] = now
             self.before[idx[same]] = keep
         else:
+            now *= self.table(t - last)
             self.before[idx] = now
         self.after[idx] = 1.0 if reset else now + 1.0
         self.time[idx] = t
@@ -136,40 +137,36 @@ class PlasticProjection:
             self.alpha = 2.0 * p["rho"] * p["tau"] / 1000.0
 
     def _clip(self, w):
-        return np.clip(w, self.spec.w_min, self.spec.w_max)
+        return np.clip(w, self.spec.w_min, self.spec.w_max, out=w)
 
-    def _g(self, w, mu, plus: bool):
-        s = self.spec
+    def _change(self, w, trace, plus: bool):
+        """The weight change for events with the other side's ``trace``."""
+        s, p = self.spec, self.spec.params
+        if s.timing == "vogels":
+            return p["eta"] * (trace if plus else trace - self.alpha)
+        amplitude = p["A_plus"] if plus else -p["A_minus"]
+        mu = s.mu_plus if plus else s.mu_minus
+        if mu == 0.0:                              # additive: no weight dependence
+            return (amplitude * s.w_max) * trace
         span = (s.w_max - w) if plus else (w - s.w_min)
-        if mu == 0.0:
-            return np.full_like(w, s.w_max)
         if mu == 1.0:
-            return span
-        return s.w_max * np.power(np.maximum(span, 0.0) / s.w_max, mu)
+            return amplitude * span * trace
+        return amplitude * s.w_max * np.power(np.maximum(span, 0.0) / s.w_max, mu) * trace
 
-    def pre_event(self, weights: np.ndarray, local: np.ndarray, t: int) -> None:
-        """Pre spikes seen at time ``t`` by synapses ``local`` (unique)."""
-        ids = self.csr_ids[local]
+    def pre_event(self, weights: np.ndarray, local: np.ndarray, t: int, ids=None) -> None:
+        """Pre spikes seen at time ``t`` by synapses ``local`` (unique); ``ids``
+        are their CSR positions when the caller already has them."""
+        ids = self.csr_ids[local] if ids is None else ids
         w = weights[ids]
-        y = self.y.strictly_before(local, t)
-        p = self.spec.params
-        if self.spec.timing == "vogels":
-            w = w + p["eta"] * (y - self.alpha)
-        else:
-            w = w - p["A_minus"] * self._g(w, self.spec.mu_minus, plus=False) * y
+        w += self._change(w, self.y.strictly_before(local, t), plus=False)
         weights[ids] = self._clip(w)
         self.x.add_event(local, t, reset=self.reset)
 
-    def post_event(self, weights: np.ndarray, local: np.ndarray, t: int) -> None:
+    def post_event(self, weights: np.ndarray, local: np.ndarray, t: int, ids=None) -> None:
         """Post spikes seen at time ``t`` by synapses ``local`` (unique)."""
-        ids = self.csr_ids[local]
+        ids = self.csr_ids[local] if ids is None else ids
         w = weights[ids]
-        x = self.x.strictly_before(local, t)
-        p = self.spec.params
-        if self.spec.timing == "vogels":
-            w = w + p["eta"] * x
-        else:
-            w = w + p["A_plus"] * self._g(w, self.spec.mu_plus, plus=True) * x
+        w += self._change(w, self.x.strictly_before(local, t), plus=True)
         weights[ids] = self._clip(w)
         self.y.add_event(local, t, reset=self.reset)
 
@@ -203,6 +200,8 @@ class RankPlasticity:
         self.projections = projections
         self.owner, self.position = index_owners(n_synapses, projections)
         plastic = np.flatnonzero(self.owner >= 0)
+        #: every synapse of the rank is plastic (no static/plastic split needed)
+        self.all_plastic = plastic.size == n_synapses
         # synapses by target neuron (CSC) to find them when a neuron fires
         order = np.argsort(syn_target[plastic], kind="stable")
         self.by_target = plastic[order]
@@ -214,6 +213,14 @@ class RankPlasticity:
         for pp in projections:
             self.delay_seen_pre[pp.csr_ids] = pp.axonal
             self.delay_seen_post[pp.csr_ids] = pp.dendritic
+        # when every plastic synapse sees its pre (post) events with the same
+        # delay, events need no grouping by delay
+        self.uniform_pre = self.uniform_post = None
+        for name, seen in (("uniform_pre", self.delay_seen_pre),
+                           ("uniform_post", self.delay_seen_post)):
+            values = np.unique(seen[plastic])
+            if values.size == 1:
+                setattr(self, name, int(values[0]))
 
     def is_plastic(self, syn: np.ndarray) -> np.ndarray:
         return self.owner[syn] >= 0
@@ -231,7 +238,8 @@ class RankPlasticity:
         for batch in batches:
             if len(self.projections) == 1:
                 pp = self.projections[0]
-                (pp.pre_event if pre else pp.post_event)(weights, self.position[batch], t)
+                (pp.pre_event if pre else pp.post_event)(weights, self.position[batch], t,
+                                                         ids=batch)
                 continue
             owners = self.owner[batch]
             for i in np.unique(owners).tolist():
@@ -245,6 +253,14 @@ class RankPlasticity:
         Returns the synapses whose PSP is scheduled now, like a static one
         (those that see the pre spike at once); the others are deferred.
         """
+        if self.uniform_pre is not None:        # one delay for all: no sorting by delay
+            d = self.uniform_pre
+            if d == 0:
+                self._dispatch(syn, weights, k + 1, pre=True, may_repeat=may_repeat)
+                return syn
+            if syn.size:
+                self.pending_pre.setdefault(k + d, []).append((syn, may_repeat))
+            return syn[:0]
         later = self.delay_seen_pre[syn] > 0
         now = syn[~later]
         self._dispatch(now, weights, k + 1, pre=True, may_repeat=may_repeat)
@@ -284,6 +300,13 @@ class RankPlasticity:
             return
         syn = self.by_target[np.repeat(starts - np.cumsum(lens) + lens, lens)
                              + np.arange(total)]
+        if self.uniform_post is not None:
+            d = self.uniform_post
+            if d == 0:
+                self._dispatch(syn, weights, k + 1, pre=False, may_repeat=False)
+            else:
+                self.pending_post.setdefault(k + d, []).append(syn)
+            return
         later = self.delay_seen_post[syn] > 0
         self._dispatch(syn[~later], weights, k + 1, pre=False, may_repeat=False)
         if later.any():

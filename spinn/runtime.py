@@ -388,9 +388,13 @@ class RankEngine:
         if self.plasticity is None:
             self._scatter(k, syn)
             return
-        plastic = self.plasticity.is_plastic(syn)
-        self._scatter(k, syn[~plastic])
-        now = self.plasticity.pre_spikes(k, syn[plastic], self.syn_weight,
+        if self.plasticity.all_plastic:
+            plastic_syn = syn
+        else:
+            plastic = self.plasticity.is_plastic(syn)
+            self._scatter(k, syn[~plastic])
+            plastic_syn = syn[plastic]
+        now = self.plasticity.pre_spikes(k, plastic_syn, self.syn_weight,
                                          may_repeat=self._repeats)
         self._scatter(k, now)
 

@@ -17,7 +17,7 @@ CONSTRUCTOR_ARGUMENTS = {"SpikeSourceArray": {"spike_times"}}
 def pynn_type(name):
     """The PyNN cell type declaring the model (spinn.extra_models for the
     non-standard ones)."""
-    from spinn import extra_models
+    from spinn.pynn import extra_models
     return getattr(cells, name, None) or getattr(extra_models, name)
 
 
