@@ -277,6 +277,15 @@ class Projection(common.Projection):
             out.append(arr)
         return out
 
+    def save(self, attribute_names, file, format="list", gather=True, with_address=True):
+        """Write synaptic attributes to a file (collective: every process must
+        call it; only MPI rank 0 opens and writes the file)."""
+        if state.real_rank == 0:
+            return super().save(attribute_names, file, format, gather, with_address)
+        if attribute_names in ("all", "connections"):
+            attribute_names = self.synapse_type.get_parameter_names()
+        self.get(attribute_names, format=format, gather=gather, with_address=with_address)
+
     def _set_attributes(self, parameter_space):
         """``set(weight=...)``/``set(delay=...)``: numbers, RandomDistributions or
         (n_pre, n_post) arrays; applied on the ranks that hold the synapses."""

@@ -157,3 +157,29 @@ def test_vogels_rule_is_symmetric():
     alpha = 2 * rho * tau / 1000.0
     np.testing.assert_allclose(w, 0.5 + eta * (np.exp(-np.abs(dt_seen) / tau) - alpha),
                                atol=1e-12)
+
+
+def test_saved_weights_between_runs_are_rank_invariant(tmp_path):
+    texts = []
+    for n_ranks, npc in ((1, 256), (3, 16)):
+        sim.setup(timestep=0.1, quiet=True, n_virtual_ranks=n_ranks)
+        sim.set_number_of_neurons_per_core(sim.SpikeSourcePoisson, npc)
+        sim.set_number_of_neurons_per_core(sim.IF_curr_exp, max(1, npc // 4))
+        inputs = sim.Population(40, sim.SpikeSourcePoisson(rate=30.0))
+        cells = sim.Population(6, sim.IF_curr_exp(v_thresh=-60.0))
+        prj = sim.Projection(inputs, cells, sim.FixedProbabilityConnector(
+            0.5, rng=sim.NumpyRNG(seed=5)), sim.STDPMechanism(
+            timing_dependence=sim.SpikePairRule(A_plus=0.01, A_minus=0.012),
+            weight_dependence=sim.MultiplicativeWeightDependence(w_min=0.0, w_max=1.0),
+            weight=0.3, delay=1.0), receptor_type="excitatory")
+        saved = []
+        for i in range(3):
+            sim.run(100.0)
+            path = tmp_path / f"w{n_ranks}-{i}.txt"
+            prj.save("all", str(path), format="list")
+            saved.append(path.read_text())
+        sim.end()
+        texts.append(saved)
+    assert texts[0] == texts[1]
+    assert texts[0][0] != texts[0][2]                   # the weights did change
+    assert "dendritic_delay_fraction" in texts[0][0]

@@ -82,3 +82,27 @@ def test_reset_with_several_recorded_populations():
         for a, b in zip(block.segments[0].spiketrains, block.segments[1].spiketrains):
             np.testing.assert_array_equal(a.magnitude, b.magnitude)
     sim.end()
+
+
+def test_projection_save_writes_once_and_matches_serial(tmp_path_factory):
+    """Projection.save is collective; only rank 0 writes, the content equals
+    the serial run's."""
+    from mpi4py import MPI
+    comm = MPI.COMM_WORLD
+    base = comm.bcast(str(tmp_path_factory.mktemp("save")) if comm.rank == 0 else None)
+    texts = []
+    for setup in ({}, {"n_virtual_ranks": 1}):
+        sim.setup(timestep=0.1, quiet=True, **setup)
+        src = sim.Population(30, sim.SpikeSourcePoisson(rate=40.0))
+        dst = sim.Population(8, sim.IF_curr_exp(v_thresh=-60.0))
+        prj = sim.Projection(src, dst, sim.AllToAllConnector(), sim.STDPMechanism(
+            timing_dependence=sim.SpikePairRule(), weight_dependence=sim.AdditiveWeightDependence(),
+            weight=0.4, delay=0.5), receptor_type="excitatory")
+        sim.run(200.0)
+        path = f"{base}/weights-{len(setup)}-{comm.rank if setup else 0}.txt"
+        prj.save("weight", path, format="list")
+        sim.end()
+        comm.Barrier()
+        with open(path) as f:
+            texts.append(f.read())
+    assert texts[0] == texts[1]
