@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 from pyNN.parameters import ParameterSpace, Sequence
-from pyNN.standardmodels import build_translations, electrodes
+from pyNN.standardmodels import electrodes
 
 from ..electrodes import CurrentSourceSpec, recorded_value, step_schedule
 from ..rng import stream_key
 from .simulator import state
+from .standardmodels import identity_translations
 
 
 def _plain(value):
@@ -103,7 +104,7 @@ class _SpinnCurrentSource:
 
 
 def _translations(cls):
-    return build_translations(*[(n, n) for n in cls.default_parameters])
+    return identity_translations(*cls.default_parameters)
 
 
 class DCSource(_SpinnCurrentSource, electrodes.DCSource):

@@ -5,7 +5,9 @@ Izhikevich neuron (exponential current synapses, weights in nA, the input
 current used in the equation without pA scaling); sPyNNaker scripts that use
 ``p.Izhikevich`` with nA weights can switch to it.
 """
-from pyNN.standardmodels import StandardCellType, build_translations
+from pyNN.standardmodels import StandardCellType
+
+from .standardmodels import identity_translations
 
 __all__ = ["Izhikevich_curr_exp"]
 
@@ -23,5 +25,5 @@ class Izhikevich_curr_exp(StandardCellType):
     receptor_types = ("excitatory", "inhibitory")
     conductance_based = False
     injectable = True
-    translations = build_translations(*[(n, n) for n in default_parameters])
+    translations = identity_translations(*default_parameters)
     engine_model = "Izhikevich_curr_exp"

@@ -8,8 +8,22 @@ from pyNN.standardmodels import build_translations, cells, synapses
 from .simulator import state
 
 
-def _identity(*names):
+def identity_translations(*names):
+    """PyNN translations that keep every name and value (spinn's native
+    names and units are PyNN's)."""
     return build_translations(*[(n, n) for n in names])
+
+
+_identity = identity_translations
+
+
+class MinimumDelayDefault:
+    """Synapse types whose default delay is ``min_delay`` (one timestep when
+    ``min_delay='auto'``)."""
+
+    def _get_minimum_delay(self):
+        d = state.min_delay
+        return state.dt if d == "auto" else d
 
 
 class IF_curr_exp(cells.IF_curr_exp):
@@ -36,13 +50,9 @@ class SpikeSourceArray(cells.SpikeSourceArray):
     engine_model = "SpikeSourceArray"
 
 
-class StaticSynapse(synapses.StaticSynapse):
+class StaticSynapse(MinimumDelayDefault, synapses.StaticSynapse):
     __doc__ = synapses.StaticSynapse.__doc__
     translations = _identity("weight", "delay")
-
-    def _get_minimum_delay(self):
-        d = state.min_delay
-        return state.dt if d == "auto" else d
 
 
 class IF_curr_alpha(cells.IF_curr_alpha):

@@ -9,25 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 from lazyarray import larray
-from pyNN.standardmodels import build_translations, synapses
+from pyNN.standardmodels import synapses
 
 from ..errors import NetworkError
 from ..plasticity import PlasticitySpec
 from ..shortterm import ShortTermSpec
-from .simulator import state
+from .standardmodels import MinimumDelayDefault
+from .standardmodels import identity_translations as _identity
 
 
-def _identity(*names):
-    return build_translations(*[(n, n) for n in names])
-
-
-class STDPMechanism(synapses.STDPMechanism):
+class STDPMechanism(MinimumDelayDefault, synapses.STDPMechanism):
     __doc__ = synapses.STDPMechanism.__doc__
     base_translations = _identity("weight", "delay", "dendritic_delay_fraction")
-
-    def _get_minimum_delay(self):
-        d = state.min_delay
-        return state.dt if d == "auto" else d
 
 
 class SpikePairRule(synapses.SpikePairRule):
@@ -101,13 +94,9 @@ def plasticity_spec(mechanism: STDPMechanism, label: str) -> PlasticitySpec:
                           dendritic_delay_fraction=float(mechanism.dendritic_delay_fraction))
 
 
-class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
+class TsodyksMarkramSynapse(MinimumDelayDefault, synapses.TsodyksMarkramSynapse):
     __doc__ = synapses.TsodyksMarkramSynapse.__doc__
     translations = _identity(*synapses.TsodyksMarkramSynapse.default_parameters)
-
-    def _get_minimum_delay(self):
-        d = state.min_delay
-        return state.dt if d == "auto" else d
 
 
 def short_term_spec(synapse: TsodyksMarkramSynapse, label: str) -> ShortTermSpec:
