@@ -55,6 +55,12 @@ def _populations_of(cells):
     return (root._spec.id,)
 
 
+class _NoNativeGenerator(Exception):
+    """The engine has no generator for this connector or value form: the
+    projection falls back to PyNN's own connector code (see
+    ``Projection._generic_synapses``)."""
+
+
 def _rng_seed(rng, projection_id):
     seed = getattr(rng, "seed", None) if rng is not None else None
     if seed is None:
@@ -68,18 +74,18 @@ def _value_spec(name, value, label):
         base = value.base_value
         if isinstance(base, RandomDistribution):
             if value.operations:
-                raise NetworkError(
-                    f"Projection '{label}': arithmetic on a RandomDistribution {name} is "
-                    "not supported; give the distribution its final parameters")
+                raise _NoNativeGenerator(
+                    f"Projection '{label}': arithmetic on a RandomDistribution {name} has no "
+                    "native generator; give the distribution its final parameters")
             return ValueSpec("distribution", (base.name, dict(base.parameters)))
         if value.is_homogeneous:
             v = value.evaluate(simplify=True)
             return ValueSpec("scalar", float(v))
         if isinstance(base, np.ndarray) and not value.operations:
             return ValueSpec("array", np.asarray(base, dtype=float))
-        raise NetworkError(
-            f"Projection '{label}': {name} given as {type(base).__name__} is not supported "
-            "yet; use a number, a RandomDistribution or an (n_pre, n_post) array")
+        raise _NoNativeGenerator(
+            f"Projection '{label}': {name} given as {type(base).__name__} has no native "
+            "generator; use a number, a RandomDistribution or an (n_pre, n_post) array")
     return ValueSpec("scalar", float(value))
 
 
@@ -123,10 +129,10 @@ def _connector_spec(connector, projection_id, label, n_pre, n_post):
         for i, name in enumerate(connector.column_names):
             params[f"{name}_column"] = 2 + i
         return ConnectorSpec("from_list", params, True, seed)
-    raise errors.ConnectionError(
-        f"Projection '{label}': {type(connector).__name__} is not supported by spinn yet; "
-        "supported: AllToAll, OneToOne, FixedProbability, FixedNumberPre, FixedNumberPost, "
-        "FromList")
+    raise _NoNativeGenerator(
+        f"Projection '{label}': {type(connector).__name__} has no native generator "
+        "(native: AllToAll, OneToOne, FixedProbability, FixedNumberPre, FixedNumberPost, "
+        "FromList)")
 
 
 class Projection(common.Projection):
@@ -159,11 +165,18 @@ class Projection(common.Projection):
                 "is not available in spinn yet (StaticSynapse, STDPMechanism)")
         pid = len(state.network.projections)
         n_pre, n_post = self.pre.size, self.post.size
-        conn = _connector_spec(connector, pid, self.label, n_pre, n_post)
-        ps = self.synapse_type.native_parameters
-        ps.shape = (n_pre, n_post)
-        weight = _value_spec("weight", ps["weight"], self.label)
-        delay = _value_spec("delay", ps["delay"], self.label)
+        self._generic_cache = None
+        try:
+            conn = _connector_spec(connector, pid, self.label, n_pre, n_post)
+            ps = self.synapse_type.native_parameters
+            ps.shape = (n_pre, n_post)
+            weight = _value_spec("weight", ps["weight"], self.label)
+            delay = _value_spec("delay", ps["delay"], self.label)
+        except _NoNativeGenerator:
+            # PyNN's own connector code, run once per process when first needed;
+            # each rank keeps the synapses that end on its neurons
+            conn = ConnectorSpec("callback", {"generate": self._generic_synapses})
+            weight = delay = ValueSpec("list", None)
         if conn.kind == "from_list":
             if "weight_column" in conn.params:
                 weight = ValueSpec("list", None)
@@ -191,6 +204,44 @@ class Projection(common.Projection):
         self._check_scalar_values()
         state.network.projections.append(self._spec)
         state.projections.append(self)
+
+    def _generic_synapses(self, wanted_post):
+        """Synapses ending on ``wanted_post`` from PyNN's generic connector code.
+
+        The connector runs over all targets, once per process (its random
+        stream is consumed in the same way on every process and for every
+        number of ranks), and the result is kept; every rank of the process
+        takes its own targets from it. Costs the whole projection per process:
+        the price of connectors without a native generator.
+        """
+        if self._generic_cache is None:
+            self._collected = []
+            self._connector.connect(self)
+            parts = self._collected or [(np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                         np.zeros(0), np.zeros(0))]
+            pre, post, w, d = (np.concatenate(x) for x in zip(*parts))
+            order = np.lexsort((pre, post))
+            self._generic_cache = (pre[order], post[order], w[order], d[order])
+            del self._collected
+        pre, post, w, d = self._generic_cache
+        keep = np.isin(post, wanted_post)
+        return pre[keep], post[keep], w[keep], d[keep]
+
+    def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
+                            location_selector=None, **connection_parameters):
+        """Called by PyNN's connectors (generic path only), once per target."""
+        if location_selector is not None:
+            raise NotImplementedError(f"Projection '{self.label}': spinn has no "
+                                      "multicompartment cells")
+        pre = np.atleast_1d(np.asarray(presynaptic_indices, dtype=np.int64))
+        n = pre.size
+
+        def column(name, default):
+            value = connection_parameters.get(name, default)
+            return np.broadcast_to(np.asarray(value, dtype=float), (n,)).astype(float)
+        self._collected.append((pre, np.full(n, int(postsynaptic_index), dtype=np.int64),
+                                column("weight", 0.0),
+                                column("delay", self.synapse_type._get_minimum_delay())))
 
     def _check_scalar_values(self):
         """Scalar weights and delays are checked now, not at run()."""
@@ -295,5 +346,8 @@ class Projection(common.Projection):
                 raise NotImplementedError(
                     f"Projection '{self.label}': setting {name!r} is not supported; "
                     "only weight and delay can be changed")
-            spec = _value_spec(name, value, self.label)
+            try:
+                spec = _value_spec(name, value, self.label)
+            except _NoNativeGenerator as exc:
+                raise NetworkError(f"{exc}; Projection.set() accepts only those") from None
             sim.set_synapse_values(self._spec.id, name, spec)

@@ -87,12 +87,11 @@ def test_one_to_one_size_mismatch(net):
         sim.Projection(pre[:3], post, sim.OneToOneConnector(), label="o2o")
 
 
-def test_unsupported_connector_says_so(net):
+def test_set_with_a_distance_expression_is_refused(net):
     pre, post = net
-    with pytest.raises(pynn_errors.ConnectionError,
-                       match="'ddp': DistanceDependentProbabilityConnector is not supported"):
-        sim.Projection(pre, post, sim.DistanceDependentProbabilityConnector("d < 3"),
-                       label="ddp")
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1))
+    with pytest.raises(NetworkError, match="Projection.set\\(\\) accepts only those"):
+        prj.set(weight=lambda d: 0.1 * d)
 
 
 def test_pynn_alias_import():
