@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .csr import row_entries
 from .errors import NetworkError
 
 TIMING_RULES = ("pair", "nearest", "vogels")
@@ -292,14 +293,9 @@ class RankPlasticity:
         """Neurons ``fired_local`` spiked in step k (time k+1)."""
         if self.by_target.size == 0 or fired_local.size == 0:
             return
-        fired = np.unique(fired_local)
-        starts, ends = self.target_ptr[fired], self.target_ptr[fired + 1]
-        lens = ends - starts
-        total = int(lens.sum())
-        if total == 0:
+        syn = self.by_target[row_entries(self.target_ptr, np.unique(fired_local))]
+        if syn.size == 0:
             return
-        syn = self.by_target[np.repeat(starts - np.cumsum(lens) + lens, lens)
-                             + np.arange(total)]
         if self.uniform_post is not None:
             d = self.uniform_post
             if d == 0:

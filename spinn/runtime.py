@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from .connectors import generate_synapses
+from .csr import row_entries
 from .electrodes import BoundSource
 from .plasticity import PlasticProjection, RankPlasticity
 from .shortterm import RankShortTerm, ShortTermProjection
@@ -363,7 +364,6 @@ class RankEngine:
         if keys.size == 0 or self.row_gid.size == 0:
             return
         keys = np.sort(keys.astype(np.int64), kind="stable")   # canonical: by source gid
-        self._repeats = bool(keys.size > 1 and np.any(keys[1:] == keys[:-1]))
         s = np.searchsorted(self.key_base, keys, side="right") - 1
         gids = self.slice_first_gid[s] + (keys - self.key_base[s])
         rows = np.searchsorted(self.row_gid, gids)
@@ -372,12 +372,9 @@ class RankEngine:
         self.n_spikes_received += rows.size
         if rows.size == 0:
             return
-        starts = self.row_ptr[rows]
-        lens = self.row_ptr[rows + 1] - starts
-        total = int(lens.sum())
-        if total == 0:
+        syn = row_entries(self.row_ptr, rows)
+        if syn.size == 0:
             return
-        syn = np.repeat(starts - np.cumsum(lens) + lens, lens) + np.arange(total)
         if self.short_term is not None:
             stp = self.short_term.is_short_term(syn)
             if stp.any():
@@ -394,8 +391,10 @@ class RankEngine:
             plastic = self.plasticity.is_plastic(syn)
             self._scatter(k, syn[~plastic])
             plastic_syn = syn[plastic]
+        # a synapse can see two spikes in one step only if a key came twice
+        repeats = bool(keys.size > 1 and np.any(keys[1:] == keys[:-1]))
         now = self.plasticity.pre_spikes(k, plastic_syn, self.syn_weight,
-                                         may_repeat=self._repeats)
+                                         may_repeat=repeats)
         self._scatter(k, now)
 
     def _scatter(self, k: int, syn: np.ndarray, shift=None, weights=None) -> None:

@@ -12,6 +12,7 @@ import pytest
 from launch.cli import main
 from launch.launcher import build_launch_line, find_launcher
 from launch.profiles import Profile, ProfileError, load_profile, physical_cores
+from tests.e2e.processes import alive
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -262,12 +263,6 @@ def test_exception_on_one_rank_ends_the_job(tmp_path):
     assert time.monotonic() - start < 30
 
 
-def _alive(pid):
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
@@ -295,12 +290,12 @@ def test_ctrl_c_stops_every_rank(tmp_path):
         os.killpg(spinn.pid, signal.SIGINT)  # what Ctrl-C at a terminal does
         assert spinn.wait(timeout=20) == 128 + signal.SIGINT
         deadline = time.monotonic() + 10
-        while any(_alive(pid) for pid in rank_pids) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in rank_pids) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not [pid for pid in rank_pids if _alive(pid)], "ranks survived Ctrl-C"
+        assert not [pid for pid in rank_pids if alive(pid)], "ranks survived Ctrl-C"
     finally:
         if spinn.poll() is None:
             os.killpg(spinn.pid, signal.SIGKILL)
         for pid in rank_pids:
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.e2e.processes import alive
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).parent / "scripts"
 PARTITION = "spinntest"
@@ -285,12 +287,6 @@ def test_srun_with_pmi2_starts_one_job_of_two_ranks(slurm, tmp_path):
     assert sorted(out.splitlines()) == ["hello from rank 0 of 2", "hello from rank 1 of 2"]
 
 
-def _alive(pid):
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def test_cancel_stops_a_running_job_and_its_ranks(slurm, tmp_path):
@@ -313,9 +309,9 @@ def test_cancel_stops_a_running_job_and_its_ranks(slurm, tmp_path):
     state, line = wait_until_finished(slurm, tmp_path, job_id, timeout=30)
     assert state == "CANCELLED", line
     deadline = time.monotonic() + 30
-    while any(_alive(pid) for pid in rank_pids) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in rank_pids) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not [pid for pid in rank_pids if _alive(pid)], "ranks survived the cancel"
+    assert not [pid for pid in rank_pids if alive(pid)], "ranks survived the cancel"
 
     # A second cancel has nothing left to do: a failure that says so.
     code, out, err = spinn(slurm, tmp_path, "cancel", job_id)
