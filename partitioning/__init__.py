@@ -47,8 +47,8 @@ import time
 import numpy as np
 
 from .checks import (
-    check_compression, check_keys, check_placement, check_slices, check_tables,
-    expected_destinations,
+    check_compression, check_footprint_table, check_keys, check_placement, check_slices,
+    check_tables, expected_destinations,
 )
 from .compress import compress_table
 from .errors import PartitioningError, UnfeasibleError
@@ -57,7 +57,8 @@ from .model import DEFAULT_RATE_HZ, Graph, KeySpace, Mapping, Placement, Routing
 from .place import place_in_order, place_round_robin, place_slices, place_traffic
 from .report import mapping_report, report_text
 from .routing import (
-    build_compressed_tables, build_table, build_tables, count_entries, vertex_destinations,
+    build_compressed_tables, build_table, build_tables, count_entries, footprint_table,
+    vertex_destinations,
 )
 from .split import atoms_per_core, split_vertices
 from .traffic import Traffic, estimate_traffic, packets_per_step
@@ -69,6 +70,7 @@ __all__ = [
     "place_slices", "place_traffic", "place_in_order", "place_round_robin",
     "allocate_keys",
     "build_tables", "build_table", "build_compressed_tables", "compress_table",
+    "footprint_table", "check_footprint_table",
     "vertex_destinations", "count_entries",
     "check_slices", "check_placement", "check_keys", "check_tables", "check_compression",
     "expected_destinations",
@@ -133,7 +135,7 @@ def _place(graph, slices, n_ranks, placement, ranks_per_node, max_imbalance, byt
 def map_network(graph: Graph, n_ranks: int, *, check: bool = True, placement: str = "traffic",
                 ranks_per_node: int | None = None, max_imbalance: float = 0.05,
                 bytes_per_core: float | None = None,
-                bytes_per_rank: float | None = None) -> Mapping:
+                bytes_per_rank: float | None = None, tables: bool = True) -> Mapping:
     """Run every stage: split → place → keys → compressed tables.
 
     Parameters
@@ -161,6 +163,10 @@ def map_network(graph: Graph, n_ranks: int, *, check: bool = True, placement: st
         Memory budget of one rank, in bytes: slices are cut to fit it, and
         placement balances memory instead of atoms if balancing atoms
         exceeds it.
+    tables : bool, keyword-only
+        Build the per-vertex routing tables of every rank (for reports). A
+        simulation routes by footprint instead (:func:`footprint_table`,
+        each rank its own table) and passes False.
 
     Returns
     -------
@@ -195,15 +201,18 @@ def map_network(graph: Graph, n_ranks: int, *, check: bool = True, placement: st
     lap("place")
     keys = allocate_keys(slices)
     lap("keys")
-    tables = build_compressed_tables(graph, slices, placed, keys)
-    entries_before = count_entries(graph, slices, placed)
-    lap("tables")
+    routing, entries_before = None, None
+    if tables:
+        routing = build_compressed_tables(graph, slices, placed, keys)
+        entries_before = count_entries(graph, slices, placed)
+        lap("tables")
     if check:
         check_slices(graph, slices)
         check_placement(slices, placed)
         check_keys(slices, keys)
-        check_tables(graph, slices, placed, keys, tables)
+        if tables:
+            check_tables(graph, slices, placed, keys, routing)
         lap("check")
-    return Mapping(graph=graph, slices=slices, placement=placed, keys=keys, tables=tables,
+    return Mapping(graph=graph, slices=slices, placement=placed, keys=keys, tables=routing,
                    ranks_per_node=ranks_per_node, entries_before=entries_before,
                    timing_s=timing)

@@ -426,8 +426,9 @@ class Mapping:
     slices : Slices
     placement : Placement
     keys : KeySpace
-    tables : tuple of RoutingTable
-        ``tables[r]`` is the router of rank ``r``.
+    tables : tuple of RoutingTable, or None
+        ``tables[r]`` is the router of rank ``r``; None when each rank builds
+        its own from footprints (a simulation's mapping).
     ranks_per_node : int, optional
         Consecutive ranks sharing a node (for the traffic report); ``None``:
         one node.
@@ -442,12 +443,14 @@ class Mapping:
     slices: Slices
     placement: Placement
     keys: KeySpace
-    tables: tuple[RoutingTable, ...]
+    tables: tuple[RoutingTable, ...] | None
     ranks_per_node: int | None = None
     entries_before: np.ndarray | None = None
     timing_s: dict | None = None
 
     def __post_init__(self) -> None:
+        if self.tables is None:
+            return
         object.__setattr__(self, "tables", tuple(self.tables))
         if len(self.tables) != self.placement.n_ranks:
             raise PartitioningError(
@@ -490,7 +493,7 @@ class Mapping:
             ("offset_bits", np.array([self.keys.offset_bits], dtype=np.int64)),
         ):
             _hash_array(digest, name, np.zeros(0) if array is None else array)
-        for table in self.tables:
+        for table in self.tables or ():
             digest.update(f"table {table.rank};".encode())
             for name in ("key", "mask", "dest_ptr", "dest_rank"):
                 _hash_array(digest, name, getattr(table, name))

@@ -9,7 +9,7 @@ from .errors import PartitioningError
 from .model import Graph, KeySpace, Placement, RoutingTable, Slices
 
 __all__ = ["build_tables", "build_table", "build_compressed_tables", "vertex_destinations",
-           "count_entries"]
+           "count_entries", "footprint_table"]
 
 
 def _check_sizes(slices: Slices, placement: Placement, keys: KeySpace) -> None:
@@ -199,3 +199,50 @@ def build_compressed_tables(
         placement.rank[selected], vertex_label[slices.vertex[selected]],
         keys.base[selected], keys.mask[selected])
     return tuple(tables_from_entries(rank_of, label, key, mask, routes, list(ranks)))
+
+
+def footprint_table(rank: int, keys: KeySpace, slice_ids, dest_ptr, dest_rank, *,
+                    compress: bool = True) -> RoutingTable:
+    """The routing table of one rank from its footprints.
+
+    Each rank knows, from the synapses it generated, which slices it needs;
+    the owners of those slices learn it once at build. Slice ``slice_ids[i]``
+    (on ``rank``) must then reach exactly ``dest_rank[dest_ptr[i]:dest_ptr[i +
+    1]]`` (ascending, unique; empty: nowhere), which is finer than
+    :func:`build_tables`' per-vertex routes: a spike goes only to ranks that
+    hold at least one of its targets.
+
+    Parameters
+    ----------
+    rank : int
+    keys : KeySpace
+    slice_ids : int64[L]
+        The slices placed on ``rank``.
+    dest_ptr : int64[L + 1]
+    dest_rank : int64[dest_ptr[-1]]
+    compress : bool, keyword-only
+        Minimise the entries (:func:`minimise_cubes`, every key of the
+        listed slices in use; keys of slices without destinations route
+        nowhere), else one entry per slice that has destinations.
+
+    Returns
+    -------
+    RoutingTable
+        Check it with :func:`partitioning.checks.check_footprint_table`.
+    """
+    slice_ids = np.asarray(slice_ids, dtype=np.int64)
+    dest_ptr = np.asarray(dest_ptr, dtype=np.int64)
+    dest_rank = np.asarray(dest_rank, dtype=np.int64)
+    label, routes = routes_of(dest_ptr, dest_rank)
+    key, mask = keys.base[slice_ids], keys.mask[slice_ids]
+    if not compress:
+        on = label >= 0
+        counts = np.diff(dest_ptr)[on]
+        ptr = np.zeros(int(on.sum()) + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        index = np.repeat(dest_ptr[:-1][on] - ptr[:-1], counts) + np.arange(ptr[-1])
+        return RoutingTable(rank=rank, key=key[on], mask=mask[on], dest_ptr=ptr,
+                            dest_rank=dest_rank[index])
+    table_of, label, key, mask = minimise_cubes(
+        np.full(slice_ids.shape[0], rank, dtype=np.int64), label, key, mask)
+    return tables_from_entries(table_of, label, key, mask, routes, [rank])[0]

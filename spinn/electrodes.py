@@ -1,6 +1,6 @@
 """Current sources (DC, AC, step, noisy) in the engine.
 
-A source is a description (:class:`CurrentSourceSpec`) whose parameters the
+A source is a description (:class:`~spinn.network.CurrentSourceSpec`) whose parameters the
 PyNN layer may change between runs. Each rank binds the sources to its own
 target neurons before a run and, in every step ``k``, adds the source's
 current to the targets' ``i_inj``. PyNN's timing: a source switched on at
@@ -11,23 +11,12 @@ the current of the step that begins at ``k*dt``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import NetworkError
+from .network import CurrentSourceSpec
 from .rng import hashed_uniform, stream_key
-
-
-@dataclass
-class CurrentSourceSpec:
-    """kind: ``"dc"``, ``"ac"``, ``"step"`` or ``"noisy"``; params in PyNN units."""
-    id: int
-    kind: str
-    params: dict
-    targets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    record: bool = False
-    label: str = ""
 
 
 def _on(params, k: int, dt: float) -> bool:

@@ -1,24 +1,11 @@
 """Estimates for mapping: the partitioner's view of a :class:`~spinn.network.NetworkSpec`.
 
 :func:`network_graph` turns populations into vertices and projections into
-edges, with *expected* synapse counts per edge, rates per vertex and bytes
-per neuron, all computed from the descriptions: no connector is expanded,
-nothing is materialised per neuron or per synapse (a 100-million-neuron
-description costs microseconds per projection).
-
-Expected synapses of a projection with ``n_pre`` pre and ``n_post`` post
-neurons, by connector kind:
-
-=====================  =====================================
-``all_to_all``         ``n_pre * n_post`` (minus the diagonal
-                       without self-connections)
-``one_to_one``         ``min(n_pre, n_post)``
-``fixed_probability``  ``p_connect * n_pre * n_post``
-``fixed_number_pre``   ``n * n_post``
-``fixed_number_post``  ``n * n_pre``
-``from_list``          ``len(conn_list)``
-``callback``           unknown: ``n_pre * n_post`` (an upper bound)
-=====================  =====================================
+edges, with *expected* synapse counts per edge (each connector's
+``expected_synapses``), rates per vertex and bytes per neuron, all computed
+from the descriptions: no connector is expanded, nothing is materialised per
+neuron or per synapse (a 100-million-neuron description costs microseconds
+per projection).
 
 A projection over several populations (an assembly or view) spreads its
 synapses over the (pre, post) population pairs in proportion to the neurons
@@ -30,55 +17,44 @@ import numpy as np
 
 import partitioning
 
+from .build import geometry_for
+from .connectors import Geometry
 from .models import MODELS, N_RECEPTORS
-from .network import NetworkSpec, ProjectionSpec
+from .network import NetworkSpec
+from .values import RandomValue, is_homogeneous
 
 __all__ = ["network_graph", "expected_synapses", "BYTES_PER_SYNAPSE"]
 
-#: One synapse on its target rank: target index (int64), weight (float64).
-#: The delay and receptor are folded into a ring-buffer offset (int64) and
-#: the row pointer is per source neuron, so ~16 bytes plus row overhead.
+#: Memory of one static synapse on its target rank, as measured (peak RSS of
+#: the build, transient arrays included, over the rank's synapses; see
+#: benchmarks/RESULTS.md): a ring-buffer offset (int32) and a weight (a
+#: one-byte table index in most models, 8 bytes where weights differ), plus
+#: the rows. The partitioner's feasibility check uses it.
 BYTES_PER_SYNAPSE = 16.0
 #: Per neuron besides parameters, state and ring buffer: global id (int64),
-#: key (uint32), slice index (int64), input currents, gid sort order.
+#: key (uint32), slice index (int64), injected current, gid sort order.
 _BYTES_PER_NEURON_BOOKKEEPING = 56.0
 #: Ring-buffer slots assumed when a delay is not a single number.
 _DEFAULT_RING_SLOTS = 16
 
 
-def expected_synapses(projection: ProjectionSpec) -> float:
-    """Expected number of synapses of a projection, from its connector description.
+def expected_synapses(projection, spec: NetworkSpec | None = None) -> float:
+    """Expected number of synapses of a projection, from its connector description
+    (``spec`` supplies cell positions to spatial connectors).
 
-    >>> from spinn.network import ConnectorSpec, ProjectionSpec, ValueSpec
-    >>> c = ConnectorSpec("fixed_probability", {"p_connect": 0.1})
-    >>> p = ProjectionSpec(0, "p", np.arange(100), np.arange(50), (0,), (0,), c,
-    ...                    ValueSpec("scalar", 1.0), ValueSpec("scalar", 1.0), 0)
+    >>> from spinn.connectors import FixedProbability
+    >>> from spinn.network import GidRange, ProjectionSpec
+    >>> p = ProjectionSpec(0, "p", GidRange(0, 100), GidRange(100, 50), (0,), (1,),
+    ...                    FixedProbability(p_connect=0.1), 1, 1.0, 1.0, 0)
     >>> expected_synapses(p)
     500.0
     """
-    n_pre, n_post = len(projection.pre_gids), len(projection.post_gids)
-    connector = projection.connector
-    kind, params = connector.kind, connector.params
-    if kind == "all_to_all":
-        total = float(n_pre) * n_post
-        if not connector.allow_self_connections and (
-                set(projection.pre_populations) & set(projection.post_populations)):
-            total -= min(n_pre, n_post)  # the diagonal, when both sides share neurons
-        return max(total, 0.0)
-    if kind == "one_to_one":
-        return float(min(n_pre, n_post))
-    if kind == "fixed_probability":
-        return float(params["p_connect"]) * n_pre * n_post
-    if kind == "fixed_number_pre":
-        return float(params["n"]) * n_post
-    if kind == "fixed_number_post":
-        return float(params["n"]) * n_pre
-    if kind == "from_list":
-        return float(len(params["conn_list"]))
-    return float(n_pre) * n_post
+    geometry = (geometry_for(spec)(projection) if spec is not None
+                else Geometry(projection.label, projection.pre, projection.post))
+    return float(projection.connector.expected_synapses(geometry))
 
 
-def _neurons_per_population(spec: NetworkSpec, gids: np.ndarray, populations: tuple) -> dict:
+def _neurons_per_population(spec: NetworkSpec, gids, populations: tuple) -> dict:
     """Neurons of ``gids`` in each population (no per-neuron work for one population)."""
     if len(populations) == 1:
         return {populations[0]: len(gids)}
@@ -94,18 +70,26 @@ def _ring_slots(spec: NetworkSpec, population: int) -> int:
         if population not in projection.post_populations:
             continue
         delay = projection.delay
-        if delay.kind == "scalar":
-            slots = max(slots, int(np.rint(float(delay.value) / spec.dt_ms)) + 1)
+        if is_homogeneous(delay):
+            slots = max(slots, int(np.rint(float(delay) / spec.dt_ms)) + 1)
         else:
             slots = max(slots, _DEFAULT_RING_SLOTS)
     return slots
 
 
 def _rate(population, default: float) -> float:
-    """A source's own scalar ``rate`` (Hz) if it has one, else ``default``."""
-    rate = population.params.get("rate") if population.model.startswith("SpikeSource") else None
-    if rate is not None and np.ndim(rate) == 0 and not callable(rate):
+    """A source's own ``rate`` (Hz) if it has one, else ``default``."""
+    if not population.model.startswith("SpikeSource"):
+        return default
+    rate = population.params.get("rate")
+    if rate is None:
+        return default
+    if is_homogeneous(rate):
         return float(rate)
+    if isinstance(rate, np.ndarray):
+        return float(np.mean(rate))
+    if isinstance(rate, RandomValue):
+        return default
     return default
 
 
@@ -127,7 +111,7 @@ def network_graph(spec: NetworkSpec, *, rate_hz: float = 10.0) -> partitioning.G
     spec : NetworkSpec
     rate_hz : float, keyword-only
         Expected mean rate of every population, in Hz (a spike source with a
-        scalar ``rate`` parameter uses its own).
+        ``rate`` parameter uses its own).
 
     Returns
     -------
@@ -137,13 +121,13 @@ def network_graph(spec: NetworkSpec, *, rate_hz: float = 10.0) -> partitioning.G
         population) pair of each projection, with ``synapses`` (expected
         count), ``rate_hz``, ``bytes_per_atom`` (parameters, state, ring
         buffer and bookkeeping; synapses are added by the partitioner at
-        ``bytes_per_synapse`` = 16 each) and ``dt_ms``.
+        ``bytes_per_synapse`` each) and ``dt_ms``.
     """
     edges, synapses = [], []
     for projection in spec.projections:
-        total = expected_synapses(projection)
-        pre = _neurons_per_population(spec, projection.pre_gids, projection.pre_populations)
-        post = _neurons_per_population(spec, projection.post_gids, projection.post_populations)
+        total = expected_synapses(projection, spec)
+        pre = _neurons_per_population(spec, projection.pre, projection.pre_populations)
+        post = _neurons_per_population(spec, projection.post, projection.post_populations)
         n_pre, n_post = sum(pre.values()), sum(post.values())
         for a, n_a in pre.items():
             for b, n_b in post.items():

@@ -1,8 +1,11 @@
 """Spike-timing-dependent plasticity, exact, vectorised and distributed.
 
-Plastic weights live in the target rank's synapse rows (the same CSR as
+Plastic synapses live in the target rank's synapse rows (the same CSR as
 static synapses), so every update is local: pre spikes arrive as packets,
-post spikes are local. Each synapse keeps its own traces, so *all* pairs
+post spikes are local. A rank numbers its plastic synapses in an index space
+of their own (projection by projection, each in row order), where it keeps
+their weights, traces and delays; nothing is sized by the rank's static
+synapses. Each synapse keeps its own traces, so *all* pairs
 count (no cap on stored spikes, unlike sPyNNaker's 16-event history) and the
 exponentials are exact in float64.
 
@@ -37,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .csr import row_entries
+from .csr import ranges, row_entries
 from .errors import NetworkError
 
 TIMING_RULES = ("pair", "nearest", "vogels")
@@ -62,16 +65,25 @@ class DecayTable:
         return self.lo[n & _MASK] * self.mid[(n >> _BITS) & _MASK] * self.hi[n >> (2 * _BITS)]
 
 
-@dataclass
+@dataclass(frozen=True)
 class PlasticitySpec:
     """A projection's plasticity rule (scalar parameters, PyNN units)."""
     timing: str                     # "pair", "nearest" or "vogels"
-    params: dict                    # tau_plus, tau_minus, A_plus, A_minus | tau, eta, rho
+    params: tuple                   # ((name, value), ...): tau_plus, tau_minus, A_plus,
+                                    # A_minus | tau, eta, rho
     w_min: float
     w_max: float
     mu_plus: float = 0.0
     mu_minus: float = 0.0
     dendritic_delay_fraction: float = 1.0
+
+    def __post_init__(self):
+        items = self.params.items() if isinstance(self.params, dict) else self.params
+        object.__setattr__(self, "params", tuple((str(k), float(v)) for k, v in items))
+
+    @property
+    def parameters(self) -> dict:
+        return dict(self.params)
 
 
 class Trace:
@@ -112,14 +124,19 @@ class Trace:
 
 
 class PlasticProjection:
-    """The plastic synapses of one projection on one rank."""
+    """The plastic synapses of one projection on one rank.
 
-    def __init__(self, spec: PlasticitySpec, label: str, csr_ids: np.ndarray,
+    ``weight`` is this projection's part of the rank's plastic weights (a
+    view, updated in place); events address synapses by their position in
+    the projection.
+    """
+
+    def __init__(self, spec: PlasticitySpec, label: str, weight: np.ndarray,
                  delay_steps: np.ndarray, dt: float):
         self.spec, self.label = spec, label
-        self.csr_ids = csr_ids                      # positions in the rank's CSR
+        self.weight = weight
         self.delay = delay_steps
-        p = spec.params
+        p = spec.parameters
         if spec.timing == "vogels":
             tau_plus = tau_minus = p["tau"]
         else:
@@ -127,22 +144,32 @@ class PlasticProjection:
         for name, tau in (("tau_plus", tau_plus), ("tau_minus", tau_minus)):
             if not tau > 0:
                 raise NetworkError(f"Projection '{label}': {name}={tau} ms must be positive")
-        n = csr_ids.size
+        n = weight.size
         self.x = Trace(n, DecayTable(dt, tau_plus))      # pre events seen
         self.y = Trace(n, DecayTable(dt, tau_minus))     # post events seen
         self.reset = spec.timing == "nearest"
-        f = spec.dendritic_delay_fraction
-        self.axonal = np.rint((1.0 - f) * delay_steps).astype(np.int64)   # pre seen later
-        self.dendritic = delay_steps - self.axonal                         # post seen later
+        self.set_delays(delay_steps)
         if spec.timing == "vogels":
             self.alpha = 2.0 * p["rho"] * p["tau"] / 1000.0
+
+    def set_delays(self, delay_steps: np.ndarray) -> None:
+        """Split each synapse's delay into the part before the synapse sees a
+        pre spike (axonal) and before it sees a post spike (dendritic)."""
+        f = self.spec.dendritic_delay_fraction
+        self.delay = delay_steps
+        self.axonal = np.rint((1.0 - f) * delay_steps).astype(np.int64)   # pre seen later
+        self.dendritic = delay_steps - self.axonal                         # post seen later
+
+    def state_arrays(self) -> dict:
+        return {"x_after": self.x.after, "x_before": self.x.before, "x_time": self.x.time,
+                "y_after": self.y.after, "y_before": self.y.before, "y_time": self.y.time}
 
     def _clip(self, w):
         return np.clip(w, self.spec.w_min, self.spec.w_max, out=w)
 
     def _change(self, w, trace, plus: bool):
         """The weight change for events with the other side's ``trace``."""
-        s, p = self.spec, self.spec.params
+        s, p = self.spec, self.spec.parameters
         if s.timing == "vogels":
             return p["eta"] * (trace if plus else trace - self.alpha)
         amplitude = p["A_plus"] if plus else -p["A_minus"]
@@ -154,33 +181,60 @@ class PlasticProjection:
             return amplitude * span * trace
         return amplitude * s.w_max * np.power(np.maximum(span, 0.0) / s.w_max, mu) * trace
 
-    def pre_event(self, weights: np.ndarray, local: np.ndarray, t: int, ids=None) -> None:
-        """Pre spikes seen at time ``t`` by synapses ``local`` (unique); ``ids``
-        are their CSR positions when the caller already has them."""
-        ids = self.csr_ids[local] if ids is None else ids
-        w = weights[ids]
+    def pre_event(self, local: np.ndarray, t: int) -> None:
+        """Pre spikes seen at time ``t`` by synapses ``local`` (unique)."""
+        w = self.weight[local]
         w += self._change(w, self.y.strictly_before(local, t), plus=False)
-        weights[ids] = self._clip(w)
+        self.weight[local] = self._clip(w)
         self.x.add_event(local, t, reset=self.reset)
 
-    def post_event(self, weights: np.ndarray, local: np.ndarray, t: int, ids=None) -> None:
+    def post_event(self, local: np.ndarray, t: int) -> None:
         """Post spikes seen at time ``t`` by synapses ``local`` (unique)."""
-        ids = self.csr_ids[local] if ids is None else ids
-        w = weights[ids]
+        w = self.weight[local]
         w += self._change(w, self.x.strictly_before(local, t), plus=True)
-        weights[ids] = self._clip(w)
+        self.weight[local] = self._clip(w)
         self.y.add_event(local, t, reset=self.reset)
 
 
-def index_owners(n_synapses: int, projections: list):
-    """For each CSR synapse: which of ``projections`` (each with ``csr_ids``)
-    holds it (-1: none) and at which position in that projection."""
-    owner = np.full(n_synapses, -1, dtype=np.int64)
-    position = np.zeros(n_synapses, dtype=np.int64)
-    for i, p in enumerate(projections):
-        owner[p.csr_ids] = i
-        position[p.csr_ids] = np.arange(p.csr_ids.size)
-    return owner, position
+class SynapseSpace:
+    """The synapses of some projections of a rank, numbered in an index space
+    of their own: projection by projection (ascending id), each in row order.
+
+    ``csr[i]`` is synapse ``i``'s position in the rank's CSR; ``row_start[r]``
+    the index of row ``r``'s first synapse (-1 for rows of other
+    projections); ``bases[j]`` where projection ``j`` starts.
+    """
+
+    def __init__(self, synapses, projection_ids):
+        n_rows = synapses.row_projection.size
+        self.row_start = np.full(n_rows, -1, dtype=np.int64)
+        csr, bases, self.ids = [], [0], []
+        for pid in sorted(projection_ids):
+            part = synapses.part(pid)
+            if part is None or part.n_synapses == 0:
+                continue
+            rows = part.rows
+            lengths = synapses.row_ptr[rows + 1] - synapses.row_ptr[rows]
+            self.row_start[rows] = bases[-1] + np.cumsum(lengths) - lengths
+            csr.append(row_entries(synapses.row_ptr, rows))
+            bases.append(bases[-1] + part.n_synapses)
+            self.ids.append(pid)
+        self.csr = np.concatenate(csr) if csr else np.zeros(0, dtype=np.int64)
+        self.bases = np.array(bases, dtype=np.int64)
+        self.n = int(self.csr.size)
+        self.row_ptr = synapses.row_ptr
+
+    def expand(self, rows: np.ndarray) -> np.ndarray:
+        """Indices of the synapses of ``rows`` (rows of these projections), in order."""
+        return ranges(self.row_start[rows], self.row_ptr[rows + 1] - self.row_ptr[rows])
+
+    def owner(self, index: np.ndarray) -> np.ndarray:
+        """Which projection (position in ``ids``) holds each index."""
+        return np.searchsorted(self.bases, index, side="right") - 1
+
+    def of(self, pid: int) -> slice:
+        j = self.ids.index(pid)
+        return slice(int(self.bases[j]), int(self.bases[j + 1]))
 
 
 def _unique_counts(a: np.ndarray):
@@ -190,66 +244,82 @@ def _unique_counts(a: np.ndarray):
 class RankPlasticity:
     """All plastic projections of a rank, and their deferred events.
 
-    ``owner[s]`` is the plastic projection (index into ``projections``) of CSR
-    synapse ``s`` or -1, ``position[s]`` its index inside that projection.
-    Deferred events are kept per step in ``pending`` as lists of arrays of
-    CSR synapse ids, in arrival order (canonical: the same on any rank count).
+    Synapses are addressed in the plastic index space of a
+    :class:`SynapseSpace`. ``weight`` holds every plastic weight (initially
+    the image's); deferred events are kept per step in ``pending_pre`` /
+    ``pending_post`` as lists of index arrays, in arrival order (canonical:
+    the same on any rank count).
     """
 
-    def __init__(self, n_synapses: int, projections: list, syn_target: np.ndarray,
-                 n_local: int):
-        self.projections = projections
-        self.owner, self.position = index_owners(n_synapses, projections)
-        plastic = np.flatnonzero(self.owner >= 0)
-        #: every synapse of the rank is plastic (no static/plastic split needed)
-        self.all_plastic = plastic.size == n_synapses
+    def __init__(self, synapses, specs: dict, n_local: int, dt: float):
+        self.space = space = SynapseSpace(synapses, specs)
+        self.weight = synapses.weights(space.csr).astype(np.float64, copy=True)
+        delays = synapses.delays(space.csr)
+        self.projections = []
+        for j, pid in enumerate(space.ids):
+            a, b = int(space.bases[j]), int(space.bases[j + 1])
+            spec, label = specs[pid]
+            self.projections.append(PlasticProjection(spec, label, self.weight[a:b],
+                                                      delays[a:b], dt))
+        targets = synapses.targets(space.csr)
         # synapses by target neuron (CSC) to find them when a neuron fires
-        order = np.argsort(syn_target[plastic], kind="stable")
-        self.by_target = plastic[order]
-        self.target_ptr = np.searchsorted(syn_target[plastic][order], np.arange(n_local + 1))
-        self.pending_pre: dict = {}      # step -> [csr ids]: axonal pre events (and delivery)
-        self.pending_post: dict = {}     # step -> [csr ids]: dendritic post events
-        self.delay_seen_pre = np.zeros(n_synapses, dtype=np.int64)
-        self.delay_seen_post = np.zeros(n_synapses, dtype=np.int64)
-        for pp in projections:
-            self.delay_seen_pre[pp.csr_ids] = pp.axonal
-            self.delay_seen_post[pp.csr_ids] = pp.dendritic
+        self.by_target = np.argsort(targets, kind="stable")
+        self.target_ptr = np.searchsorted(targets[self.by_target], np.arange(n_local + 1))
+        self.pending_pre: dict = {}      # step -> [(indices, may_repeat)]: deferred pre events
+        self.pending_post: dict = {}     # step -> [indices]: dendritic post events
+        self._set_seen()
+
+    def _set_seen(self):
+        self.delay_seen_pre = np.concatenate(
+            [pp.axonal for pp in self.projections] or [np.zeros(0, np.int64)])
+        self.delay_seen_post = np.concatenate(
+            [pp.dendritic for pp in self.projections] or [np.zeros(0, np.int64)])
         # when every plastic synapse sees its pre (post) events with the same
         # delay, events need no grouping by delay
         self.uniform_pre = self.uniform_post = None
         for name, seen in (("uniform_pre", self.delay_seen_pre),
                            ("uniform_post", self.delay_seen_post)):
-            values = np.unique(seen[plastic])
+            values = np.unique(seen)
             if values.size == 1:
                 setattr(self, name, int(values[0]))
 
-    def is_plastic(self, syn: np.ndarray) -> np.ndarray:
-        return self.owner[syn] >= 0
+    def set_delays(self, synapses) -> None:
+        """Delays changed (``Projection.set(delay=...)``): new axonal and dendritic parts."""
+        delays = synapses.delays(self.space.csr)
+        for j, pp in enumerate(self.projections):
+            pp.set_delays(delays[self.space.bases[j]:self.space.bases[j + 1]])
+        self._set_seen()
 
-    def _dispatch(self, syn: np.ndarray, weights, t: int, pre: bool,
-                  may_repeat: bool = True) -> None:
-        """Apply pre or post events at time ``t`` to CSR synapses ``syn``."""
-        if syn.size == 0:
+    def state_arrays(self) -> dict:
+        out = {"weight": self.weight}
+        for pid, pp in zip(self.space.ids, self.projections):
+            for name, array in pp.state_arrays().items():
+                out[f"{pid}/{name}"] = array
+        return out
+
+    def _dispatch(self, index: np.ndarray, t: int, pre: bool, may_repeat: bool = True) -> None:
+        """Apply pre or post events at time ``t`` to plastic synapses ``index``."""
+        if index.size == 0:
             return
         if may_repeat:
-            uniq, counts = _unique_counts(syn)
+            uniq, counts = _unique_counts(index)
             batches = [uniq[counts > r] for r in range(int(counts.max()))]
         else:
-            batches = [syn]
+            batches = [index]
+        bases = self.space.bases
         for batch in batches:
             if len(self.projections) == 1:
                 pp = self.projections[0]
-                (pp.pre_event if pre else pp.post_event)(weights, self.position[batch], t,
-                                                         ids=batch)
+                (pp.pre_event if pre else pp.post_event)(batch, t)
                 continue
-            owners = self.owner[batch]
-            for i in np.unique(owners).tolist():
-                pp = self.projections[i]
-                local = self.position[batch[owners == i]]
-                (pp.pre_event if pre else pp.post_event)(weights, local, t)
+            owners = self.space.owner(batch)
+            for j in np.unique(owners).tolist():
+                pp = self.projections[j]
+                local = batch[owners == j] - bases[j]
+                (pp.pre_event if pre else pp.post_event)(local, t)
 
-    def pre_spikes(self, k: int, syn: np.ndarray, weights, may_repeat=True) -> np.ndarray:
-        """Pre spikes (time stamp ``k+1``) reached plastic synapses ``syn`` in step k.
+    def pre_spikes(self, k: int, index: np.ndarray, may_repeat=True) -> np.ndarray:
+        """Pre spikes (time stamp ``k+1``) reached plastic synapses ``index`` in step k.
 
         Returns the synapses whose PSP is scheduled now, like a static one
         (those that see the pre spike at once); the others are deferred.
@@ -257,16 +327,16 @@ class RankPlasticity:
         if self.uniform_pre is not None:        # one delay for all: no sorting by delay
             d = self.uniform_pre
             if d == 0:
-                self._dispatch(syn, weights, k + 1, pre=True, may_repeat=may_repeat)
-                return syn
-            if syn.size:
-                self.pending_pre.setdefault(k + d, []).append((syn, may_repeat))
-            return syn[:0]
-        later = self.delay_seen_pre[syn] > 0
-        now = syn[~later]
-        self._dispatch(now, weights, k + 1, pre=True, may_repeat=may_repeat)
+                self._dispatch(index, k + 1, pre=True, may_repeat=may_repeat)
+                return index
+            if index.size:
+                self.pending_pre.setdefault(k + d, []).append((index, may_repeat))
+            return index[:0]
+        later = self.delay_seen_pre[index] > 0
+        now = index[~later]
+        self._dispatch(now, k + 1, pre=True, may_repeat=may_repeat)
         if later.any():
-            deferred = syn[later]
+            deferred = index[later]
             d_all = self.delay_seen_pre[deferred]
             for d in np.unique(d_all).tolist():
                 # seen (and delivered) at time k + 1 + d, i.e. in step k + d; a
@@ -275,38 +345,37 @@ class RankPlasticity:
                     (deferred[d_all == d] if d_all.size > 1 else deferred, may_repeat))
         return now
 
-    def begin_step(self, k: int, weights) -> np.ndarray:
+    def begin_step(self, k: int) -> np.ndarray:
         """Deferred events of step ``k`` (time ``k+1``); returns the synapses
         whose PSP must be added to this step's input."""
         post = self.pending_post.pop(k, None)
         if post:
-            self._dispatch(np.concatenate(post), weights, k + 1, pre=False,
-                           may_repeat=len(post) > 1)
+            self._dispatch(np.concatenate(post), k + 1, pre=False, may_repeat=len(post) > 1)
         pre = self.pending_pre.pop(k, None)
         if not pre:
             return np.zeros(0, dtype=np.int64)
-        syn = pre[0][0] if len(pre) == 1 else np.concatenate([ids for ids, _ in pre])
-        self._dispatch(syn, weights, k + 1, pre=True, may_repeat=any(r for _, r in pre))
-        return syn
+        index = pre[0][0] if len(pre) == 1 else np.concatenate([ids for ids, _ in pre])
+        self._dispatch(index, k + 1, pre=True, may_repeat=any(r for _, r in pre))
+        return index
 
-    def post_spikes(self, k: int, fired_local: np.ndarray, weights) -> None:
+    def post_spikes(self, k: int, fired_local: np.ndarray) -> None:
         """Neurons ``fired_local`` spiked in step k (time k+1)."""
         if self.by_target.size == 0 or fired_local.size == 0:
             return
-        syn = self.by_target[row_entries(self.target_ptr, np.unique(fired_local))]
-        if syn.size == 0:
+        index = self.by_target[row_entries(self.target_ptr, np.unique(fired_local))]
+        if index.size == 0:
             return
         if self.uniform_post is not None:
             d = self.uniform_post
             if d == 0:
-                self._dispatch(syn, weights, k + 1, pre=False, may_repeat=False)
+                self._dispatch(index, k + 1, pre=False, may_repeat=False)
             else:
-                self.pending_post.setdefault(k + d, []).append(syn)
+                self.pending_post.setdefault(k + d, []).append(index)
             return
-        later = self.delay_seen_post[syn] > 0
-        self._dispatch(syn[~later], weights, k + 1, pre=False, may_repeat=False)
+        later = self.delay_seen_post[index] > 0
+        self._dispatch(index[~later], k + 1, pre=False, may_repeat=False)
         if later.any():
-            delayed = syn[later]
+            delayed = index[later]
             d_all = self.delay_seen_post[delayed]
             for d in np.unique(d_all).tolist():
                 self.pending_post.setdefault(k + d, []).append(delayed[d_all == d])

@@ -1,13 +1,19 @@
-"""Per-rank recording buffers, behind one small interface.
+"""Per-rank recording: spikes and sampled state, every value with its time stamp.
 
 Each rank keeps what its own neurons produced; gathering happens only when
-the user asks for data, and only for the cells and variables asked for. The
-buffers are appended to in chunks (one array per step that produced data), so
-they can later be flushed to per-rank chunk files without changing callers.
+the user asks for data, and only for the cells and variables asked for.
+A sampled variable is kept as *segments*: one fixed set of cells sampled
+every ``interval`` steps from the step recording began. When the set of
+recorded cells changes between runs, the old segment stops and a new one
+starts; nothing recorded is dropped, and every sample keeps its stamp, so a
+cell added to recording later is aligned in time with the others (NaN
+before it was recorded, see :func:`signal_grid`).
 """
 from __future__ import annotations
 
 import numpy as np
+
+__all__ = ["SpikeBuffer", "SignalSegment", "RankRecorder", "signal_grid"]
 
 
 class SpikeBuffer:
@@ -21,13 +27,16 @@ class SpikeBuffer:
         self._gids.append(gids)
         self._stamps.append(np.full(gids.size, stamp, dtype=np.int64))
 
-    def select(self, lo: int, hi: int):
-        """Spikes of gids in ``[lo, hi)``: ``(gids, stamps)`` in time order."""
+    def select(self, lo: int, hi: int, gids: np.ndarray | None = None):
+        """Spikes of gids in ``[lo, hi)`` (and in sorted ``gids``, if given):
+        ``(gids, stamps)`` in time order."""
         self._compact()
         if not self._gids:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         g, s = self._gids[0], self._stamps[0]
         keep = (g >= lo) & (g < hi)
+        if gids is not None:
+            keep &= np.isin(g, gids)
         return g[keep], s[keep]
 
     def drop(self, lo: int, hi: int) -> None:
@@ -44,31 +53,137 @@ class SpikeBuffer:
             self._stamps = [np.concatenate(self._stamps)]
 
 
-class SignalBuffer:
-    """Samples of one state variable of some local neurons of one cell group.
+class SignalSegment:
+    """Samples of one state variable of a fixed set of local neurons.
 
-    ``columns`` index into the group's state arrays; ``gids`` are the matching
-    global ids. A sample is taken at every stamp (time in steps) that is a
-    multiple of ``interval``.
+    ``slot`` is the cell-group slot holding them (its ``group.state`` is
+    read at each sample), ``columns`` their indices in that group, ``gids``
+    their global ids. A sample is taken at every stamp that is a multiple of
+    ``interval`` while the segment is active.
     """
 
-    def __init__(self, gids: np.ndarray, columns: np.ndarray, interval: int):
-        self.gids = gids
-        self.columns = columns
-        self.interval = interval
+    def __init__(self, slot, variable: str, gids: np.ndarray, columns: np.ndarray,
+                 interval: int):
+        self.slot, self.variable = slot, variable
+        self.gids, self.columns, self.interval = gids, columns, interval
+        self.active = True
         self.stamps: list[int] = []
         self.samples: list[np.ndarray] = []
 
-    def maybe_sample(self, stamp: int, values: np.ndarray) -> None:
-        if stamp % self.interval == 0:
+    def sample(self, stamp: int) -> None:
+        if stamp % self.interval == 0 and (not self.stamps or self.stamps[-1] != stamp):
             self.stamps.append(stamp)
-            self.samples.append(values[self.columns])
+            self.samples.append(self.slot.group.state[self.variable][self.columns])
 
-    def array(self) -> np.ndarray:
-        """Samples as an (n_samples, n_gids) array."""
-        if not self.samples:
-            return np.zeros((0, self.gids.size))
-        return np.vstack(self.samples)
+    def drop_before(self, stamp: int) -> None:
+        keep = [i for i, s in enumerate(self.stamps) if s >= stamp]
+        self.stamps = [self.stamps[i] for i in keep]
+        self.samples = [self.samples[i] for i in keep]
 
-    def clear(self) -> None:
-        self.stamps, self.samples = [], []
+    def triples(self, gids: np.ndarray | None = None):
+        """``(gid, stamp, value)`` of every sample (of ``gids`` only, if given)."""
+        cols = (np.arange(self.gids.size) if gids is None
+                else np.flatnonzero(np.isin(self.gids, gids)))
+        if not self.stamps or cols.size == 0:
+            e = np.zeros(0, dtype=np.int64)
+            return e, e, np.zeros(0)
+        values = np.vstack(self.samples)[:, cols]
+        n = len(self.stamps)
+        return (np.tile(self.gids[cols], n), np.repeat(np.array(self.stamps, np.int64), cols.size),
+                values.ravel())
+
+
+class RankRecorder:
+    """What one rank records: spikes of flagged neurons, signal segments.
+
+    ``slots`` are the rank's cell-group slots (``lo``, ``hi``, ``group``,
+    ``populations``); ``local_index`` maps global ids to local indices.
+    """
+
+    def __init__(self, slots, n_local: int, local_index):
+        self.slots = slots
+        self.local_index = local_index
+        self.spikes = SpikeBuffer()
+        self.record_spikes = np.zeros(n_local, dtype=bool)
+        self.signals: dict = {}          # (population id, variable) -> [SignalSegment]
+
+    def _slot_of(self, local: int):
+        for slot in self.slots:
+            if slot.lo <= local < slot.hi:
+                return slot
+        raise KeyError(local)
+
+    def configure(self, populations, stamp: int, is_local) -> None:
+        """(Re)apply the populations' record settings at step ``stamp``."""
+        self.record_spikes[:] = False
+        wanted = set()
+        for pop in populations:
+            for variable, spec in pop.record.items():
+                gids = pop.first_gid + spec.indices
+                gids = gids[is_local(gids)]
+                if gids.size == 0:
+                    continue
+                local = self.local_index(gids)
+                if variable == "spikes":
+                    self.record_spikes[local] = True
+                    continue
+                key = (pop.id, variable)
+                wanted.add(key)
+                segments = self.signals.setdefault(key, [])
+                current = segments[-1] if segments and segments[-1].active else None
+                if (current is not None and current.interval == spec.interval
+                        and np.array_equal(current.gids, gids)):
+                    continue
+                if current is not None:
+                    current.active = False
+                slot = self._slot_of(int(local[0]))
+                segment = SignalSegment(slot, variable, gids, local - slot.lo, spec.interval)
+                segment.sample(stamp)
+                segments.append(segment)
+        for key, segments in self.signals.items():
+            if key not in wanted and segments:
+                segments[-1].active = False
+
+    def sample(self, stamp: int) -> None:
+        for segments in self.signals.values():
+            segment = segments[-1]
+            if segment.active:
+                segment.sample(stamp)
+
+    def signal_triples(self, pop_id: int, variable: str, gids: np.ndarray | None = None):
+        parts = [s.triples(gids) for s in self.signals.get((pop_id, variable), [])]
+        if not parts:
+            e = np.zeros(0, dtype=np.int64)
+            return e, e, np.zeros(0)
+        return tuple(np.concatenate(x) for x in zip(*parts))
+
+    def clear(self, pop_id: int, lo: int, hi: int, stamp: int) -> None:
+        """Forget a population's data before step ``stamp`` (its spikes, all)."""
+        self.spikes.drop(lo, hi)
+        for (pid, _), segments in self.signals.items():
+            if pid == pop_id:
+                for s in segments:
+                    s.drop_before(stamp)
+                segments[:] = [s for s in segments if s.active or s.stamps]
+
+
+def signal_grid(gids: np.ndarray, stamps: np.ndarray, values: np.ndarray, columns: np.ndarray,
+                first: int, last: int, interval: int) -> np.ndarray:
+    """Samples as an ``(n_samples, len(columns))`` array over the stamps
+    ``first, first + interval, ... <= last``, NaN where a cell was not sampled.
+
+    >>> signal_grid(np.array([7, 7, 9]), np.array([0, 2, 2]), np.array([1., 2., 3.]),
+    ...             np.array([7, 9]), 0, 2, 2).tolist()
+    [[1.0, nan], [2.0, 3.0]]
+    """
+    first = -(-first // interval) * interval        # the first sampled stamp >= first
+    n = max(0, (last - first) // interval + 1)
+    out = np.full((n, columns.size), np.nan)
+    if values.size and n:
+        row = (stamps - first) // interval
+        col = np.searchsorted(columns, gids)
+        ok = ((row >= 0) & (row < n) & ((stamps - first) % interval == 0)
+              & (col < columns.size))
+        ok[ok] &= columns[col[ok]] == gids[ok]
+        out[row[ok], col[ok]] = values[ok]
+    return out

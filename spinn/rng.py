@@ -6,15 +6,19 @@ Two kinds of randomness exist in the engine:
   ``(seed, stream, neuron gid, step)`` gives one uniform number per neuron and
   step. It needs no state, so it is identical however the neurons are sliced
   and placed, and a checkpoint only has to store the step.
-* **Build-time streams** (connectors, random weights and delays): a numpy
-  ``Generator`` per *block* of a projection's index space, seeded from
-  ``(seed, projection id, kind, block)``. Every rank that needs part of a
+* **Build-time streams** (connectors, random parameters, initial values,
+  weights and delays): :func:`keyed_generator` gives a numpy ``Generator``
+  on a counter-based bit generator (Philox4x64) whose key is a
+  :func:`stream_key` of model coordinates (seed, object id, attribute, ...)
+  and whose counter starts at a block index. A rank that needs part of a
   block generates the whole block and keeps its part, so the result does not
-  depend on the slicing.
+  depend on the slicing, on the number of ranks, or on what else the rank
+  generated before; no state is carried from one block to the next.
 """
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 
@@ -96,12 +100,46 @@ def block_generator(seed: int, *coordinates: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
 
 
+#: second word of every Philox key: separates spinn's streams from a plain
+#: ``Philox(key=k)`` a user might make
+_PHILOX_TAG = 0x5350494E4E000002
+
+
+def keyed_generator(key: int, block: int = 0, sub: int = 0) -> np.random.Generator:
+    """The counter-based stream ``key`` positioned at ``(block, sub)``.
+
+    Philox4x64 with the 128-bit key ``(key, tag)`` and the 256-bit counter
+    starting at ``(0, 0, block, sub)``: each ``(block, sub)`` owns 2**128
+    draws before it could reach the next, so blocks never overlap, and any
+    block can be generated alone, in any order, on any rank.
+
+    >>> a = keyed_generator(7, 3).random(2)
+    >>> b = keyed_generator(7, 3).random(2)
+    >>> bool((a == b).all()), bool((a != keyed_generator(7, 4).random(2)).all())
+    (True, True)
+    """
+    words = np.array([int(key) & 0xFFFFFFFFFFFFFFFF, _PHILOX_TAG], dtype=np.uint64)
+    counter = np.array([0, 0, int(block) & 0xFFFFFFFFFFFFFFFF,
+                        int(sub) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64)
+    return np.random.Generator(np.random.Philox(key=words, counter=counter))
+
+
+def name_code(name: str) -> int:
+    """A stable integer for a name, to fold into stream keys (Python's own
+    ``hash`` of a string differs between processes).
+
+    >>> name_code("weight") == name_code("weight") != name_code("delay")
+    True
+    """
+    return zlib.crc32(name.encode())
+
+
 # -- distributions ----------------------------------------------------------
 # PyNN's RandomDistribution names and parameter names, drawn from a numpy
 # Generator. Weights and delays use these.
 
-def _normal_clipped(rng, n, mu, sigma, low=-np.inf, high=np.inf):
-    out = rng.normal(mu, sigma, n)
+def _normal_clipped(rng, size, mu, sigma, low=-np.inf, high=np.inf):
+    out = rng.normal(mu, sigma, size)
     bad = (out < low) | (out > high)
     while bad.any():
         out[bad] = rng.normal(mu, sigma, int(bad.sum()))
@@ -109,28 +147,35 @@ def _normal_clipped(rng, n, mu, sigma, low=-np.inf, high=np.inf):
     return out
 
 
+#: PyNN's distribution names and parameter names (``pyNN.random.available_distributions``)
 DISTRIBUTIONS = {
-    "uniform": lambda rng, n, low, high: rng.uniform(low, high, n),
-    "normal": lambda rng, n, mu, sigma: rng.normal(mu, sigma, n),
+    "uniform": lambda rng, size, low, high: rng.uniform(low, high, size),
+    "normal": lambda rng, size, mu, sigma: rng.normal(mu, sigma, size),
     "normal_clipped": _normal_clipped,
-    "normal_clipped_to_boundary": lambda rng, n, mu, sigma, low, high:
-        np.clip(rng.normal(mu, sigma, n), low, high),
-    "exponential": lambda rng, n, beta: rng.exponential(beta, n),
-    "gamma": lambda rng, n, k, theta: rng.gamma(k, theta, n),
-    "lognormal": lambda rng, n, mu, sigma: rng.lognormal(mu, sigma, n),
-    "uniform_int": lambda rng, n, low, high: rng.integers(low, high, n).astype(float),
-    "poisson": lambda rng, n, lambda_: rng.poisson(lambda_, n).astype(float),
-    "binomial": lambda rng, n, n_, p: rng.binomial(n_, p, n).astype(float),
-    "vonmises": lambda rng, n, mu, kappa: rng.vonmises(mu, kappa, n),
+    "normal_clipped_to_boundary": lambda rng, size, mu, sigma, low, high:
+        np.clip(rng.normal(mu, sigma, size), low, high),
+    "exponential": lambda rng, size, beta: rng.exponential(beta, size),
+    "gamma": lambda rng, size, k, theta: rng.gamma(k, theta, size),
+    "lognormal": lambda rng, size, mu, sigma: rng.lognormal(mu, sigma, size),
+    "uniform_int": lambda rng, size, low, high: rng.integers(low, high, size).astype(float),
+    "poisson": lambda rng, size, lambda_: rng.poisson(lambda_, size).astype(float),
+    "binomial": lambda rng, size, n, p: rng.binomial(int(n), p, size).astype(float),
+    "vonmises": lambda rng, size, mu, kappa: rng.vonmises(mu, kappa, size),
 }
 
 
-def draw(rng: np.random.Generator, name: str, parameters: dict, n: int) -> np.ndarray:
-    """Draw ``n`` values of the named PyNN distribution."""
+def draw(rng: np.random.Generator, name: str, parameters: dict, size: int) -> np.ndarray:
+    """Draw ``size`` values of the named PyNN distribution."""
     try:
         fn = DISTRIBUTIONS[name]
     except KeyError:
         raise ValueError(
             f"random distribution {name!r} is not supported; "
             f"choose one of {sorted(DISTRIBUTIONS)}") from None
-    return np.asarray(fn(rng, n, **parameters), dtype=np.float64)
+    try:
+        values = fn(rng, size, **parameters)
+    except TypeError:
+        raise ValueError(f"random distribution {name!r} takes the parameters "
+                         f"{sorted(set(fn.__code__.co_varnames[2:fn.__code__.co_argcount]))}, "
+                         f"got {sorted(parameters)}") from None
+    return np.asarray(values, dtype=np.float64)

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import NetworkError
-from .plasticity import DecayTable, index_owners
+from .plasticity import DecayTable, SynapseSpace
 
 
-@dataclass
+@dataclass(frozen=True)
 class ShortTermSpec:
     U: float
     tau_rec: float
@@ -31,55 +31,61 @@ class ShortTermSpec:
 
 
 class ShortTermProjection:
-    """The Tsodyks–Markram synapses of one projection on one rank."""
+    """The Tsodyks–Markram state of one projection's synapses on one rank."""
 
-    def __init__(self, spec: ShortTermSpec, label: str, csr_ids: np.ndarray, dt: float):
+    def __init__(self, spec: ShortTermSpec, label: str, n: int, dt: float):
         if not 0.0 <= spec.U <= 1.0:
             raise NetworkError(f"Projection '{label}': U={spec.U} must lie in [0, 1]")
         if not spec.tau_rec > 0 or spec.tau_facil < 0:
             raise NetworkError(f"Projection '{label}': tau_rec={spec.tau_rec} ms must be "
                                f"positive and tau_facil={spec.tau_facil} ms not negative")
-        self.spec, self.csr_ids = spec, csr_ids
-        n = csr_ids.size
+        self.spec = spec
         self.x = np.ones(n)
         self.u = np.zeros(n)
         self.last = np.full(n, -(1 << 40), dtype=np.int64)
         self.rec = DecayTable(dt, spec.tau_rec)
         self.facil = DecayTable(dt, spec.tau_facil) if spec.tau_facil > 0 else None
 
-    def spike(self, local: np.ndarray, t: int, weights: np.ndarray) -> np.ndarray:
-        """Spikes at time ``t`` on synapses ``local`` (unique): efficacies."""
+    def spike(self, local: np.ndarray, t: int) -> np.ndarray:
+        """Spikes at time ``t`` on synapses ``local`` (unique): their ``x * u``."""
         h = t - self.last[local]
         x, u = self.x[local], self.u[local]
         x = 1.0 + (x - x * u - 1.0) * self.rec(h)
         U = self.spec.U
         u = U + u * (1.0 - U) * self.facil(h) if self.facil is not None else np.full_like(u, U)
         self.x[local], self.u[local], self.last[local] = x, u, t
-        return weights[self.csr_ids[local]] * x * u
+        return x * u
 
 
 class RankShortTerm:
-    """All Tsodyks–Markram projections of a rank."""
+    """All Tsodyks–Markram projections of a rank, in a
+    :class:`~spinn.plasticity.SynapseSpace` of their own."""
 
-    def __init__(self, n_synapses: int, projections: list):
-        self.projections = projections
-        self.owner, self.position = index_owners(n_synapses, projections)
+    def __init__(self, synapses, specs: dict, dt: float):
+        self.space = space = SynapseSpace(synapses, specs)
+        self.projections = [ShortTermProjection(*specs[pid], int(space.bases[j + 1]
+                                                                - space.bases[j]), dt)
+                            for j, pid in enumerate(space.ids)]
 
-    def is_short_term(self, syn):
-        return self.owner[syn] >= 0
+    def state_arrays(self) -> dict:
+        out = {}
+        for pid, pp in zip(self.space.ids, self.projections):
+            out.update({f"{pid}/x": pp.x, f"{pid}/u": pp.u, f"{pid}/last": pp.last})
+        return out
 
-    def efficacies(self, syn: np.ndarray, t: int, weights: np.ndarray):
-        """Pre spikes at time ``t`` on CSR synapses ``syn`` (canonical order, may
-        repeat): returns ``(syn, efficacy)`` with one entry per spike."""
-        uniq, counts = np.unique(syn, return_counts=True)
-        out_syn, out_w = [], []
+    def efficacies(self, index: np.ndarray, t: int, weights_of):
+        """Pre spikes at time ``t`` on synapses ``index`` (canonical order, may
+        repeat): returns ``(index, efficacy)`` with one entry per spike;
+        ``weights_of(index)`` gives the synapses' weights."""
+        uniq, counts = np.unique(index, return_counts=True)
+        out_index, out_w = [], []
         for repeat in range(int(counts.max()) if counts.size else 0):
             batch = uniq[counts > repeat]
             eff = np.empty(batch.size)
-            owners = self.owner[batch]
-            for i in np.unique(owners).tolist():
-                mine = owners == i
-                eff[mine] = self.projections[i].spike(self.position[batch[mine]], t, weights)
-            out_syn.append(batch)
-            out_w.append(eff)
-        return np.concatenate(out_syn), np.concatenate(out_w)
+            owners = self.space.owner(batch)
+            for j in np.unique(owners).tolist():
+                mine = owners == j
+                eff[mine] = self.projections[j].spike(batch[mine] - self.space.bases[j], t)
+            out_index.append(batch)
+            out_w.append(weights_of(batch) * eff)
+        return np.concatenate(out_index), np.concatenate(out_w)

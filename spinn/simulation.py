@@ -1,11 +1,16 @@
 """The simulation driver: map once, build this process's ranks, step them.
 
-Every MPI process runs the same user script (SPMD). At the first ``run()``
-each process computes the same mapping (a pure function of the network
-description and the number of ranks; its digest is compared across
-processes), builds the ranks it hosts, and then steps them in lock-step with
-the exchange between update and delivery. All collective calls happen in the
-same order on every process.
+Every MPI process runs the same user script (SPMD) and hands this driver the
+same frozen :class:`~spinn.network.NetworkSpec` (its digest is compared
+across processes; a mismatch names the first object that differs). At the
+first ``run()`` each process computes the same mapping (a pure function of
+the spec and the number of ranks), builds the images of the ranks it hosts,
+exchanges footprints once to build every rank's own routing table, and
+starts a runtime per rank; then it steps them in lock-step with the exchange
+between update and delivery. A newer spec version (``set``, ``initialize``,
+``Projection.set``, ``record`` between runs) becomes newer images and is
+applied to the runtimes; ``reset()`` starts new runtimes from the images.
+All collective calls happen in the same order on every process.
 """
 from __future__ import annotations
 
@@ -13,17 +18,22 @@ import json
 import logging
 import os
 import time
+from dataclasses import replace
 
 import numpy as np
 
 import partitioning
 
+from .build import (build_rank_image, footprint_requests, geometry_for, with_routing,
+                    _build_groups)
 from .comm import default_exchange
 from .electrodes import recorded_value
 from .errors import NetworkError, RankError, SimulationStateError, SpinnError
 from .estimates import network_graph
-from .network import NetworkSpec, steps_to_ms
-from .runtime import RankEngine
+from .network import NetworkSpec, changes_between, first_difference, steps_to_ms
+from .recording import signal_grid
+from .runtime import RankRuntime
+from .synapses import apply_update, projection_synapses
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +46,14 @@ class Simulation:
         self.spec = spec
         self.exchange = exchange or default_exchange(n_virtual_ranks)
         self.mapping = None
-        self.engines: list[RankEngine] = []
+        self.images: list = []
+        self.runtimes: list[RankRuntime] = []
         self.step = 0
         self.simulate_seconds = 0.0
         self.steps_run = 0
         self.map_seconds = 0.0
         self.build_seconds = 0.0
         self.current_traces: dict = {}     # source id -> recorded current per step
-        self.set_serial = 0                # Projection.set calls so far (random streams)
         #: a progress bar on rank 0 (stderr) for runs longer than a few seconds
         self.show_progress = False
         #: wall time of this process per phase of the step: "update" (deliver the
@@ -51,43 +61,91 @@ class Simulation:
         #: collectives, including waiting for the slowest rank), "deliver"
         #: (decode received keys, scatter synaptic rows into ring buffers)
         self.phase_seconds = {"update": 0.0, "exchange": 0.0, "deliver": 0.0}
+        #: per projection: synapses in the whole network; and the smallest
+        #: delay (steps) -- computed collectively at build and after changes,
+        #: read without collectives
+        self.synapse_counts = np.zeros(0, dtype=np.int64)
+        self.min_delay = 1
 
     @property
     def built(self) -> bool:
         return self.mapping is not None
 
+    @property
+    def engines(self):
+        """The runtimes of the ranks this process hosts (older name)."""
+        return self.runtimes
+
     # -- build -------------------------------------------------------------------
+    def _check_spec(self, spec: NetworkSpec) -> None:
+        """Every process holds the same description (collective)."""
+        digests = self.exchange.allgather(spec.digest)
+        if len(set(digests)) == 1:
+            return
+        everything = self.exchange.allgather(spec.object_digests())
+        mine = spec.object_digests()
+        for rank, theirs in enumerate(everything):
+            where = first_difference(mine, theirs)
+            if where is not None:
+                raise RankError(
+                    f"the network description differs between MPI processes {self.exchange.process_rank} "
+                    f"and {rank}: first at {where}. Every process must run the same script "
+                    "with the same arguments and data (values drawn with numpy's or Python's "
+                    "own unseeded generators in the script differ between processes; use "
+                    "RandomDistribution, or seed them)")
+        raise RankError("the network description differs between MPI processes")
+
     def build(self) -> None:
         """Map the network and build the local ranks (collective)."""
         if self.built:
             return
-        if not self.spec.populations:
+        spec = self.spec
+        if not spec.populations:
             raise SimulationStateError("the network has no populations: nothing to simulate")
         map_only = os.environ.get("SPINN_MAP_ONLY")
         if map_only:
             self._map_only(map_only)
+        self._check_spec(spec)
         t0 = time.perf_counter()
-        mapping = partitioning.map_network(network_graph(self.spec), self.exchange.n_ranks)
-        digests = self.exchange.allgather(mapping.digest())
-        if len(set(digests)) != 1:
-            raise RankError(
-                "the mapping differs between MPI processes (digests "
-                f"{sorted(set(digests))}); every rank must run the same script with the "
-                "same arguments and seeds")
+        mapping = partitioning.map_network(network_graph(spec), self.exchange.n_ranks,
+                                           tables=False)
         t1 = time.perf_counter()
-        engines, error = [], None
+        images, error = [], None
         try:
-            for r in self.exchange.local_ranks:
-                engines.append(RankEngine(self.spec, mapping, r))
+            images = [build_rank_image(spec, mapping, r) for r in self.exchange.local_ranks]
         except SpinnError as exc:   # report it on every rank instead of hanging
             error = exc
         self._agree_on(error)
+        received = self.exchange.alltoallv([footprint_requests(i, mapping) for i in images])
+        images = [with_routing(image, mapping, asked) for image, asked in zip(images, received)]
+        self.exchange.connect([i.routing.out_ranks for i in images],
+                              [i.routing.in_ranks for i in images])
         self.mapping = mapping
-        self.engines = engines
-        for e in engines:
-            e.configure_recording(self.step)
+        self.images = images
+        self._start_runtimes()
+        self._count_synapses()
         self.map_seconds = t1 - t0
         self.build_seconds = time.perf_counter() - t1
+
+    def _start_runtimes(self) -> None:
+        self.runtimes = [RankRuntime(image, self.step) for image in self.images]
+        for rt in self.runtimes:
+            rt.configure_recording(self.spec.populations, self.step)
+
+    def _count_synapses(self) -> None:
+        """Synapses per projection and the smallest delay, network-wide (collective)."""
+        n_proj = len(self.spec.projections)
+        counts = np.zeros(n_proj, dtype=np.int64)
+        smallest = np.iinfo(np.int64).max
+        for image in self.images:
+            syn = image.synapses
+            for part in syn.parts:
+                counts[part.id] += part.n_synapses
+            if syn.n_synapses:      # offset = delay * stride + (less than stride)
+                smallest = min(smallest, int(syn.offset.min()) // max(syn.stride, 1))
+        self.synapse_counts = self.exchange.allreduce(counts, "sum")
+        smallest = int(self.exchange.allreduce(np.array([smallest]), "min")[0])
+        self.min_delay = smallest if smallest != np.iinfo(np.int64).max else 1
 
     def _map_only(self, path: str) -> None:
         """``spinn map``: map for ``SPINN_MAP_RANKS`` ranks, write the report, stop."""
@@ -128,27 +186,60 @@ class Simulation:
         cls = NetworkError if kind == "NetworkError" else RankError
         raise cls(f"(raised on MPI rank {i}) {text}")
 
-    def reset(self) -> None:
-        """Back to step 0: neurons to their initial values, nothing in flight.
+    # -- changes between runs ------------------------------------------------------------
+    def update(self, spec: NetworkSpec) -> None:
+        """Use a newer version of the description (collective once built)."""
+        if spec is self.spec:
+            return
+        if not self.built:
+            self.spec = spec
+            return
+        changes = changes_between(self.spec, spec)
+        self._check_spec(spec)
+        images, error = self.images, None
+        try:
+            if changes.touches_images():
+                images = [self._updated_image(image, spec, changes) for image in self.images]
+        except SpinnError as exc:
+            error = exc
+        self._agree_on(error)
+        self.spec = spec
+        self.images = images
+        for rt, image in zip(self.runtimes, images):
+            rt.apply(image, changes, spec.populations, self.step)
+        if changes.updated:
+            self._count_synapses()
 
-        The mapping and the (static) synapses are kept: they are rebuilt from
-        the same description, which gives the same synapses.
-        """
-        self.engines = [RankEngine(self.spec, self.mapping, r)
-                        for r in self.exchange.local_ranks]
+    def _updated_image(self, image, spec: NetworkSpec, changes):
+        if changes.params or changes.spike_times or changes.initial:
+            groups = _build_groups(spec, self.mapping, image.local_slices)[0]
+            image = replace(image, groups=groups)
+        if changes.new_updates:
+            syn = image.synapses
+            geometry_of = geometry_for(spec)
+            for pid, updates in changes.new_updates.items():
+                proj = spec.projections[pid]
+                for update in updates:
+                    syn = apply_update(syn, proj, update, geometry_of(proj), spec.dt_ms,
+                                       image.local_gids)
+            image = replace(image, synapses=syn)
+        return replace(image, version=spec.version)
+
+    def reset(self) -> None:
+        """Back to step 0: neurons to their initial values, synapses to theirs
+        (``Projection.set`` included), nothing in flight; nothing is regenerated."""
         self.step = 0
         self.current_traces = {}
-        for e in self.engines:
-            e.configure_recording(self.step)
+        if self.built:
+            self._start_runtimes()
 
     # -- run ---------------------------------------------------------------------
     def run_steps(self, n_steps: int) -> None:
         """Advance all local ranks by ``n_steps`` steps (collective)."""
         self.build()
-        for e in self.engines:
-            e.configure_recording(self.step)
-            e.bind_current_sources(self.spec.current_sources)
-        engines, exchange = self.engines, self.exchange
+        runtimes, exchange = self.runtimes, self.exchange
+        for rt in runtimes:
+            rt.bind_current_sources(self.spec.current_sources)
         recorded = [s for s in self.spec.current_sources if s.record]
         dt = self.spec.dt_ms
         progress = Progress(self.step, n_steps, dt) if self.show_progress else None
@@ -159,12 +250,12 @@ class Simulation:
             for src in recorded:
                 self.current_traces.setdefault(src.id, []).append(recorded_value(src, k, dt))
             ta = clock()
-            sends = [e.advance(k) for e in engines]
+            sends = [rt.advance(k) for rt in runtimes]
             tb = clock()
-            received = exchange.alltoallv(sends)
+            received = exchange.exchange(sends)
             tc = clock()
-            for e, keys in zip(engines, received):
-                e.receive(k, keys)
+            for rt, keys in zip(runtimes, received):
+                rt.receive(k, keys)
             phase["update"] += tb - ta
             phase["exchange"] += tc - tb
             phase["deliver"] += clock() - tc
@@ -176,107 +267,78 @@ class Simulation:
         self.step += n_steps
         self.steps_run += n_steps
 
-    # -- gathering (collective) ---------------------------------------------------
-    def gather_spikes(self, pop_id: int, clear: bool = False):
-        """All recorded spikes of a population: ``(gids, times_ms)`` sorted by (gid, time)."""
+    # -- gathering (collective; typed buffers) --------------------------------------------
+    def gather_spikes(self, pop_id: int, gids: np.ndarray | None = None):
+        """Recorded spikes of a population (of ``gids`` only, sorted, if given):
+        ``(gids, times_ms)`` sorted by (gid, time), on every process."""
         pop = self.spec.populations[pop_id]
         lo, hi = pop.first_gid, pop.first_gid + pop.size
-        parts = []
-        for e in self.engines:
-            parts.append(e.spike_buffer.select(lo, hi))
-            if clear:
-                e.spike_buffer.drop(lo, hi)
-        gids = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-        stamps = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
-        everything = self.exchange.allgather((gids, stamps))
-        gids = np.concatenate([g for g, _ in everything])
-        stamps = np.concatenate([s for _, s in everything])
-        order = np.lexsort((stamps, gids))
-        return gids[order], steps_to_ms(stamps[order], self.spec.dt_ms)
+        parts = [rt.recorder.spikes.select(lo, hi, gids) for rt in self.runtimes]
+        cat = self.exchange.allgatherv
+        ids = cat([p[0] for p in parts] or [np.zeros(0, np.int64)])
+        stamps = cat([p[1] for p in parts] or [np.zeros(0, np.int64)])
+        order = np.lexsort((stamps, ids))
+        return ids[order], steps_to_ms(stamps[order], self.spec.dt_ms)
 
-    def gather_signal(self, pop_id: int, variable: str, clear=False):
-        """All samples of ``variable`` in a population: ``(gids, samples)`` with
-        ``gids`` sorted and ``samples`` an (n_samples, len(gids)) array."""
-        cols, blocks = [], []
-        for e in self.engines:
-            buf = e.signal_buffers.get((pop_id, variable))
-            if buf is not None:
-                cols.append(buf.gids)
-                blocks.append(buf.array())
-                if clear:
-                    buf.clear()
-        everything = self.exchange.allgather((cols, blocks))
-        cols = [c for c_list, _ in everything for c in c_list]
-        blocks = [b for _, b_list in everything for b in b_list]
-        if not cols:
-            return np.zeros(0, np.int64), np.zeros((0, 0))
-        n_samples = max(b.shape[0] for b in blocks)
-        gids = np.concatenate(cols)
-        samples = np.full((n_samples, gids.size), np.nan)
-        start = 0
-        for c, b in zip(cols, blocks):
-            samples[:b.shape[0], start:start + c.size] = b
-            start += c.size
-        order = np.argsort(gids, kind="stable")
-        return gids[order], samples[:, order]
+    def gather_signal(self, pop_id: int, variable: str, gids: np.ndarray, first: int,
+                      interval: int) -> np.ndarray:
+        """Samples of ``variable`` of the sorted ``gids``, on the stamps
+        ``first, first + interval, ...`` up to now: an (n_samples, len(gids))
+        array with NaN where a cell was not recorded, on every process."""
+        parts = [rt.recorder.signal_triples(pop_id, variable, gids) for rt in self.runtimes]
+        cat = self.exchange.allgatherv
+        ids = cat([p[0] for p in parts])
+        stamps = cat([p[1] for p in parts])
+        values = cat([p[2] for p in parts])
+        return signal_grid(ids, stamps, values, np.asarray(gids, dtype=np.int64), first,
+                           self.step, interval)
+
+    def clear_recording(self, pop_id: int) -> None:
+        """``get_data(clear=True)``: forget what a population recorded so far."""
+        pop = self.spec.populations[pop_id]
+        for rt in self.runtimes:
+            rt.recorder.clear(pop_id, pop.first_gid, pop.first_gid + pop.size, self.step)
 
     def gather_connections(self, proj_id: int):
-        """All synapses of a projection: (pre, post, weight, delay_ms) sorted by (pre, post)."""
+        """All synapses of a projection: (pre, post, weight, delay_ms) sorted by
+        (pre, post), generation order for repeated pairs, on every process."""
         self.build()
-        local = [e.projection_connections(proj_id) for e in self.engines]
-        everything = self.exchange.allgather(local)
-        parts = [p for process in everything for p in process]
-        pre, post, w, d = (np.concatenate(x) for x in zip(*parts))
+        proj = self.spec.projections[proj_id]
+        parts = []
+        for rt in self.runtimes:
+            syn, pre, post = projection_synapses(rt.image.synapses, proj, rt.image.local_gids)
+            parts.append((pre, post, rt.weights_of(proj_id, syn),
+                          rt.image.synapses.delays(syn)))
+        cat = self.exchange.allgatherv
+        pre, post, w, d = (cat(list(x)) for x in zip(*parts))
         order = np.lexsort((post, pre))
         return pre[order], post[order], w[order], steps_to_ms(d[order], self.spec.dt_ms)
 
     def min_delay_steps(self) -> int:
-        """Smallest synaptic delay in the whole network, in steps (collective)."""
-        local = [int(e.syn_delay.min()) for e in self.engines if e.syn_delay.size]
-        everything = [d for part in self.exchange.allgather(local) for d in part]
-        return min(everything) if everything else 1
-
-    def update_population(self, pop_id: int) -> None:
-        """Parameters of a population changed between runs (every process)."""
-        if self.built:
-            for e in self.engines:
-                e.update_population(pop_id, self.step)
-
-    def set_state(self, pop_id: int, variable: str, value) -> None:
-        """``initialize()`` between runs: the current value of a state variable."""
-        if self.built:
-            for e in self.engines:
-                e.set_state(pop_id, variable, value)
-
-    def set_synapse_values(self, proj_id: int, name: str, spec) -> None:
-        """Change weights or delays of a built projection (collective)."""
-        self.build()
-        self.set_serial += 1
-        proj = self.spec.projections[proj_id]
-        error = None
-        try:
-            for e in self.engines:
-                e.set_synapse_values(proj, name, spec, self.set_serial)
-        except SpinnError as exc:
-            error = exc
-        self._agree_on(error)
+        """Smallest synaptic delay in the whole network, in steps (from the build)."""
+        return self.min_delay
 
     def count_connections(self, proj_id: int) -> int:
+        """Synapses of a projection in the whole network (from the build)."""
         self.build()
-        n = sum(e.projection_synapses[proj_id][0].size for e in self.engines)
-        return int(self.exchange.allreduce_sum(n))
+        return int(self.synapse_counts[proj_id])
 
     # -- statistics ---------------------------------------------------------------
     def statistics(self) -> dict:
         """Whole-run numbers, identical on every process (collective)."""
-        spikes = sum(e.n_spikes for e in self.engines)
-        synapses = sum(e.n_synapses for e in self.engines)
-        spikes, synapses = self.exchange.allreduce_sum(np.array([spikes, synapses]))
+        rts = self.runtimes
+        local = np.array([
+            sum(rt.n_spikes for rt in rts),
+            sum(rt.image.synapses.n_synapses for rt in rts),
+            sum(rt.n_source_spikes for rt in rts),
+            sum(rt.n_keys_received for rt in rts),
+            sum(rt.n_keys_used for rt in rts),
+        ], dtype=np.int64)
+        spikes, synapses, source_spikes, keys, used = self.exchange.allreduce(local, "sum")
         wall = max(self.exchange.allgather(self.simulate_seconds))
         neurons = sum(p.size for p in self.spec.populations if not _is_source(p))
         bio_s = self.steps_run * self.spec.dt_ms / 1000.0
-        spikes_neurons = sum(e.n_spikes - _source_spikes(e) for e in self.engines)
-        spikes_neurons = self.exchange.allreduce_sum(spikes_neurons)
+        spikes_neurons = spikes - source_spikes
         return {
             "ranks": self.exchange.n_ranks,
             "neurons": int(neurons),
@@ -285,6 +347,8 @@ class Simulation:
             "spikes": int(spikes),
             "neuron_spikes": int(spikes_neurons),
             "mean_rate_hz": (spikes_neurons / neurons / bio_s) if neurons and bio_s else 0.0,
+            "keys_received": int(keys),
+            "keys_used": int(used),
             "biological_s": bio_s,
             "simulate_wall_s": wall,
             "realtime_factor": wall / bio_s if bio_s else float("nan"),
@@ -306,11 +370,6 @@ def _json_default(value):
 
 def _is_source(pop) -> bool:
     return pop.model.startswith("SpikeSource")
-
-
-def _source_spikes(engine) -> int:
-    # sources' spikes are counted separately so the mean rate is the neurons'
-    return getattr(engine, "n_source_spikes", 0)
 
 
 class Progress:
@@ -359,7 +418,8 @@ def format_summary(stats: dict) -> str:
     return (
         f"spinn: {stats['neurons']:,} neurons (+{stats['sources']:,} sources), "
         f"{stats['synapses']:,} synapses on {stats['ranks']} rank(s); "
-        f"{stats['biological_s'] * 1000:g} ms simulated: {stats['spikes']:,} spikes, "
+        f"{stats['biological_s'] * 1000:g} ms simulated: {stats['neuron_spikes']:,} spikes "
+        f"(+{stats['spikes'] - stats['neuron_spikes']:,} from sources), "
         f"mean rate {stats['mean_rate_hz']:.2f} Hz; "
         f"simulate wall time {stats['simulate_wall_s']:.3f} s "
         f"(real-time factor {stats['realtime_factor']:.2f}, "

@@ -22,6 +22,26 @@ from .lif import IF_curr_alpha, IF_curr_delta, IF_curr_exp
 from .renewal import SpikeSourceGammaGroup, SpikeSourcePoissonRefractoryGroup
 from .sources import SpikeSourceArrayGroup, SpikeSourcePoissonGroup
 
+#: per-neuron dynamic arrays a cell group may hold besides ``state``
+#: (refractory counters, HH's detection pause, dead time, next gamma spike)
+DYNAMIC_ATTRIBUTES = ("refractory", "paused", "dead", "t_next")
+
+
+def dynamic_state(group) -> dict:
+    """Every dynamic per-neuron array of a cell group, by name: its ``state``
+    variables, the counters and times in :data:`DYNAMIC_ATTRIBUTES`, and its
+    synapse component's hidden state (``syn/<name>/<receptor>``)."""
+    out = {f"state/{name}": array for name, array in group.state.items()}
+    for name in DYNAMIC_ATTRIBUTES:
+        if hasattr(group, name):
+            out[name] = getattr(group, name)
+    syn = getattr(group, "syn", None)
+    for name in getattr(syn, "hidden_state", ()):
+        for i, array in enumerate(getattr(syn, name)):
+            out[f"syn/{name}/{i}"] = array
+    return out
+
+
 #: receptor indices in the ring buffer
 EXCITATORY, INHIBITORY = 0, 1
 N_RECEPTORS = 2

@@ -21,23 +21,26 @@ class SpikeSource:
 
 
 class SpikeSourceArrayGroup(SpikeSource):
-    """Replays given spike times; a time ``t`` is emitted in step ``round(t/dt) - 1``."""
+    """Replays given spike times; a time ``t`` is emitted in step ``round(t/dt) - 1``.
 
-    def __init__(self, gids, params, initial, dt, seed, spike_times=()):
+    ``spike_times`` is ``(times, ptr)``: neuron ``i``'s times (ms) are
+    ``times[ptr[i]:ptr[i + 1]]``.
+    """
+
+    def __init__(self, gids, params, initial, dt, seed, spike_times=None):
         self.gids = gids
         self.n = len(gids)
         self.state = {}
+        if spike_times is None:
+            spike_times = (np.zeros(0), np.zeros(self.n + 1, dtype=np.int64))
         self.set_spike_times(spike_times, dt)
 
     def set_spike_times(self, spike_times, dt, *, after_step: int = -1):
-        steps, owners = [], []
-        for i, times in enumerate(spike_times):
-            st = np.rint(np.asarray(times, dtype=np.float64) / dt).astype(np.int64) - 1
-            st = st[st > after_step]
-            steps.append(st)
-            owners.append(np.full(st.size, i, dtype=np.int64))
-        steps = np.concatenate(steps) if steps else np.zeros(0, np.int64)
-        owners = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+        times, ptr = spike_times
+        steps = np.rint(np.asarray(times, dtype=np.float64) / dt).astype(np.int64) - 1
+        owners = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(ptr))
+        keep = steps > after_step
+        steps, owners = steps[keep], owners[keep]
         order = np.lexsort((owners, steps))
         self.event_step = steps[order]
         self.event_owner = owners[order]

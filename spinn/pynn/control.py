@@ -38,10 +38,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state.quiet = bool(extra_params.get("quiet", os.environ.get("SPINN_QUIET")))
     state.default_max_per_core = {}
     state.clear()
-    state.network.dt_ms = state.dt
     seed = extra_params.get("rng_seed")
     if seed is not None:
-        state.network.seed = int(seed)
+        state.network.set_seed(int(seed))
     return rank()
 
 
@@ -94,14 +93,13 @@ def get_min_delay():
     """The smallest synaptic delay (ms).
 
     With ``min_delay='auto'`` (PyNN's default) this is the smallest delay of
-    the built network (a collective call once the network is built), or the
-    timestep before that.
+    the built network (computed when it was built: no collective call, so
+    one rank may ask alone), or the timestep before that.
     """
     if state.min_delay != "auto":
         return state.min_delay
-    sim = state.simulation
-    if sim is not None and sim.built:
-        return float(steps_to_ms(sim.min_delay_steps(), state.dt))
+    if state.built:
+        return float(steps_to_ms(state.simulation.min_delay_steps(), state.dt))
     return state.dt
 
 
@@ -137,4 +135,5 @@ def set_number_of_neurons_per_core(cell_type, n):
     for pop in state.populations:
         if pop._spec.model == model:
             pop._require_unbuilt("set_number_of_neurons_per_core()")
-            pop._spec.max_atoms_per_core = n
+            pop._spec = state.network.replace("populations", pop._spec.id,
+                                              max_atoms_per_core=n)

@@ -1,8 +1,8 @@
 """PyNN current sources backed by :mod:`spinn.electrodes`.
 
-Parameters live in the engine's :class:`~spinn.electrodes.CurrentSourceSpec`
-(one dict per source), so changing them between runs (``source.amplitude =
-0.5`` or ``set_parameters``) takes effect from the next step on every rank.
+Parameters live in the engine's frozen :class:`~spinn.network.CurrentSourceSpec`;
+changing them between runs (``source.amplitude = 0.5`` or ``set_parameters``)
+makes a new version, which takes effect from the next step on every rank.
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import numpy as np
 from pyNN.parameters import ParameterSpace, Sequence
 from pyNN.standardmodels import electrodes
 
-from ..electrodes import CurrentSourceSpec, recorded_value, step_schedule
+from ..electrodes import recorded_value, step_schedule
+from ..network import CurrentSourceSpec
 from ..rng import stream_key
 from .simulator import state
 from .standardmodels import identity_translations
@@ -39,11 +40,16 @@ class _SpinnCurrentSource:
             ps.update(**parameters)
         ps.evaluate(simplify=True)
         params = {name: _plain(value) for name, value in ps.items()}
+        self._prepare(params)
         spec = CurrentSourceSpec(id=len(state.network.current_sources), kind=self.kind,
                                  params=params, label=type(self).__name__)
         object.__setattr__(self, "_spec", spec)
-        self._prepare(params)
-        state.network.current_sources.append(spec)
+        state.network.add("current_sources", spec)
+
+    def _replace(self, **changes):
+        object.__setattr__(self, "_spec", state.network.replace(
+            "current_sources", self._spec.id, **changes))
+        state.sync()
 
     def _prepare(self, params):
         if self.kind == "step":
@@ -64,8 +70,7 @@ class _SpinnCurrentSource:
             if not c.celltype.injectable:
                 raise TypeError(f"Can't inject current into a spike source "
                                 f"({type(c.celltype).__name__})")
-        spec = self._spec
-        spec.targets = np.union1d(spec.targets, gids)
+        self._replace(targets=np.union1d(self._spec.targets, gids))
 
     def set_native_parameters(self, parameters):
         parameters.evaluate(simplify=True)
@@ -73,8 +78,7 @@ class _SpinnCurrentSource:
         for name, value in parameters.items():
             params[name] = _plain(value)
         self._prepare(params)
-        self._spec.params.clear()
-        self._spec.params.update(params)
+        self._replace(params=params)
 
     def get_native_parameters(self):
         public = {k: v for k, v in self._spec.params.items() if not k.startswith("_")}
@@ -89,7 +93,7 @@ class _SpinnCurrentSource:
                 for name, value in self.get_native_parameters().items()}
 
     def record(self):
-        self._spec.record = True
+        self._replace(record=True)
 
     def _get_data(self):
         sim = state.simulation

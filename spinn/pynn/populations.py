@@ -1,9 +1,11 @@
 """Population, PopulationView and Assembly for the spinn backend.
 
-Creating a Population only *describes* it: parameters stay scalars where they
-are homogeneous, and the engine evaluates a rank's own slice at build time.
-Values that depend on a random stream (``RandomDistribution``) are evaluated
-once, in script order, so every rank sees the same numbers.
+Creating a Population only *describes* it (a frozen
+:class:`~spinn.network.PopulationSpec` in the simulator's draft): parameters
+stay numbers where they are homogeneous, a ``RandomDistribution`` stays a
+keyed random value (see :mod:`spinn.pynn.values`), and the engine evaluates
+a rank's own slices at build time. ``set``/``initialize`` replace the spec
+with a new version, which a built simulation applies at once.
 """
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ from pyNN.standardmodels import StandardCellType
 
 from ..errors import SimulationStateError
 from ..network import PopulationSpec
+from ..values import SpikeTimes, is_homogeneous
 from . import simulator
 from .recording import Recorder
 from .simulator import state
+from .values import INITIAL, PARAMETER, is_random, neuron_value, values_at
 
 
 class Assembly(common.Assembly):
@@ -36,40 +40,38 @@ class Assembly(common.Assembly):
         return [r for r in self.populations[0].celltype.receptor_types if r in common_types]
 
 
-def _is_random(value) -> bool:
-    return isinstance(value, larray) and isinstance(value.base_value, RandomDistribution)
-
-
-def _engine_value(value, size):
-    """A lazyarray (or plain value) as the engine's ParamValue."""
-    if isinstance(value, larray):
-        if value.is_homogeneous and not _is_random(value):
-            v = value.evaluate(simplify=True)
-            return v if not isinstance(v, np.ndarray) or v.ndim == 0 else v
-        value.shape = (size,)
-        return np.asarray(value.evaluate(simplify=False), dtype=float)
-    return value
-
-
-def _spike_times_source(value, size):
-    """SpikeSourceArray's ``spike_times`` as ``f(lo, hi) -> list of arrays``."""
+def _spike_times(value, size: int) -> SpikeTimes:
+    """SpikeSourceArray's ``spike_times`` (a Sequence for all, or one per neuron)."""
     if isinstance(value, larray):
         value.shape = (size,)
         value = value.evaluate(simplify=True)
     if isinstance(value, Sequence):
         times = np.asarray(value.value, dtype=float)
         _check_spike_times(times)
-        return lambda lo, hi: [times] * (hi - lo)
-    seqs = [np.asarray(getattr(v, "value", v), dtype=float) for v in np.asarray(value).ravel()]
+        return SpikeTimes(times)
+    seqs = [np.asarray(getattr(v, "value", v), dtype=float).ravel()
+            for v in np.asarray(value, dtype=object).ravel()]
     for t in seqs:
         _check_spike_times(t)
-    return lambda lo, hi: seqs[lo:hi]
+    return SpikeTimes.from_lists(seqs)
 
 
 def _check_spike_times(times):
     if times.size and (np.any(np.diff(times) < 0) or not np.all(np.isfinite(times))):
         raise errors.InvalidParameterValueError(
             f"spike times must be finite and sorted in increasing order, got {times[:10]}...")
+
+
+class _ValuesAt:
+    """``f(index) -> values``: an engine value as a lazyarray's base (evaluated
+    only for the indices PyNN asks for)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, index):
+        values = values_at(self.value, np.atleast_1d(index))
+        return values if np.ndim(index) else float(values[0])
 
 
 class LazyIDs:
@@ -155,47 +157,70 @@ class _ParameterMixin:
 
     def _get_native_parameters(self, *names):
         root = self._root()
+        spec = root._spec
         out = {}
         for name in names:
-            value = root._parameters[name]
-            if isinstance(value, np.ndarray) and value.ndim > 0:
-                value = value[self._root_indices()]
-            out[name] = simplify(value) if isinstance(value, np.ndarray) else value
+            if name == "spike_times":
+                times = spec.spike_times
+                indices = np.arange(root.size)[self._root_indices()]
+                out[name] = np.array([Sequence(times.of(int(i))) for i in indices],
+                                     dtype=object)
+                if times.ptr is None:
+                    out[name] = Sequence(times.of(0))
+                continue
+            value = spec.params[name]
+            if is_homogeneous(value):
+                out[name] = value
+            else:
+                out[name] = simplify(values_at(value, np.arange(root.size)[
+                    self._root_indices()]))
         return ParameterSpace(out, shape=(self.size,))
 
     def _set_parameters(self, parameter_space):
         root = self._root()
+        spec = root._spec
         parameter_space.shape = (self.size,)
+        whole = self is root
+        params = dict(spec.params)
+        spike_times = spec.spike_times
         for name, value in parameter_space.items():
-            new = value.evaluate(simplify=False) if isinstance(value, larray) else value
-            old = root._parameters.get(name)
             if name == "spike_times":
-                full = np.empty(root.size, dtype=object)
-                full[:] = [old] * root.size if isinstance(old, Sequence) else list(
-                    np.asarray(old, dtype=object).ravel())
-                full[self._root_indices()] = list(np.asarray(new, dtype=object).ravel())
-                root._parameters[name] = full
+                new = _spike_times(value, self.size)
+                if whole:
+                    spike_times = new
+                else:
+                    lists = [spike_times.of(i) for i in range(root.size)]
+                    for j, i in enumerate(np.arange(root.size)[self._root_indices()].tolist()):
+                        lists[i] = new.of(j)
+                    spike_times = SpikeTimes.from_lists(lists)
+                continue
+            new = neuron_value(value, self.size, PARAMETER, spec.id, name)
+            if whole:
+                params[name] = new
             else:
-                full = np.array(np.broadcast_to(np.asarray(old, dtype=float), (root.size,)))
-                full[self._root_indices()] = np.asarray(new, dtype=float)
-                root._parameters[name] = full
-        root._sync_spec()
-        if state.simulation is not None:
-            state.simulation.update_population(root._spec.id)
+                full = values_at(params[name], np.arange(root.size))
+                full[self._root_indices()] = values_at(new, np.arange(self.size))
+                params[name] = full
+        root._spec = state.network.replace("populations", spec.id, params=params,
+                                           spike_times=spike_times)
+        state.sync()
 
     def _set_initial_value_array(self, variable, initial_values):
         root = self._root()
+        spec = root._spec
         initial_values.shape = (self.size,)
-        if self is root and initial_values.is_homogeneous and not _is_random(initial_values):
-            root._spec.initial[variable] = float(initial_values.evaluate(simplify=True))
-        else:
-            values = np.asarray(initial_values.evaluate(simplify=False), dtype=float)
-            current = root._spec.initial.get(variable, 0.0)
-            full = np.array(np.broadcast_to(np.asarray(current, dtype=float), (root.size,)))
-            full[self._root_indices()] = values
-            root._spec.initial[variable] = full
-        if state.simulation is not None:      # after a run: the current value too
-            state.simulation.set_state(root._spec.id, variable, root._spec.initial[variable])
+        new = neuron_value(initial_values, self.size, INITIAL, spec.id, variable)
+        initial = dict(spec.initial)
+        if self is not root:
+            full = values_at(initial.get(variable, 0.0), np.arange(root.size))
+            full[self._root_indices()] = values_at(new, np.arange(self.size))
+            new = full
+        initial[variable] = new
+        root._spec = state.network.replace("populations", spec.id, initial=initial)
+        if is_random(initial_values) and variable in root.initial_values:
+            # PyNN's own copy would draw other numbers than the engine uses
+            root.initial_values[variable] = larray(_ValuesAt(new), shape=(root.size,))
+        state.sync()       # after a run: the current value too
 
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
@@ -240,16 +265,14 @@ class Population(_ParameterMixin, common.Population):
         return np.ones(self.size, dtype=bool)
 
     def _require_unbuilt(self, what):
-        sim = state.simulation
-        if sim is not None and sim.built:
+        if state.built:
             raise SimulationStateError(
                 f"Population '{self.label}': {what} after the first run() is not supported "
                 "yet; set parameters and initial values before run()")
 
     def _create_cells(self):
         state.require_setup("Population()")
-        sim = state.simulation
-        if sim is not None and sim.built:
+        if state.built:
             raise SimulationStateError(
                 f"cannot create Population '{self.label}' after the first run(): the network "
                 "is mapped at the first run(); create every population before it")
@@ -261,30 +284,55 @@ class Population(_ParameterMixin, common.Population):
             raise errors.InvalidModelError(
                 f"Population '{self.label}': cell type {type(self.celltype).__name__} is not a "
                 "spinn standard model")
+        pid = len(state.network.populations)
         ps = self.celltype.native_parameters
         ps.shape = (self.size,)
-        self._parameters = {}
+        params, spike_times = {}, None
         for name, value in ps.items():
             if name == "spike_times":
-                self._parameters[name] = (value.evaluate(simplify=True)
-                                          if value.is_homogeneous else
-                                          value.evaluate(simplify=False))
+                spike_times = _spike_times(value, self.size)
             else:
-                self._parameters[name] = _engine_value(value, self.size)
+                params[name] = neuron_value(value, self.size, PARAMETER, pid, name)
         model = self.celltype.engine_model
-        max_per_core = state.default_max_per_core.get(model, 256)
         self._spec = PopulationSpec(
-            id=len(state.network.populations), label=self.label or f"population{self.size}",
-            size=self.size, model=model, first_gid=first, params={}, initial={},
-            max_atoms_per_core=max_per_core)
-        self._sync_spec()
-        state.network.populations.append(self._spec)
+            id=pid, label=self.label or f"population{self.size}", size=self.size, model=model,
+            first_gid=first, params=params, initial={},
+            max_atoms_per_core=state.default_max_per_core.get(model, 256),
+            spike_times=spike_times)
+        state.network.add("populations", self._spec)
         state.populations.append(self)
 
-    def _sync_spec(self):
-        spec = self._spec
-        if spec.model == "SpikeSourceArray":
-            spec.spike_times = _spike_times_source(self._parameters["spike_times"], self.size)
-            spec.params = {}
-        else:
-            spec.params = dict(self._parameters)
+    def _engine_positions(self):
+        """This population's positions as the engine describes them."""
+        from ..positions import ExplicitPositions
+        from .spatial import positions_of
+        if getattr(self, "_explicit_positions", False):
+            return ExplicitPositions(np.asarray(self._positions, dtype=np.float64))
+        rng = getattr(self.structure, "rng", None)
+        seed = getattr(rng, "seed", None)
+        return positions_of(self, state.network.seed if seed is None else int(seed),
+                            self._spec.id)
+
+    def _sync_positions(self):
+        """Give the engine this population's positions (for spatial connectors;
+        called when a projection needs them)."""
+        self._spec = state.network.replace("populations", self._spec.id,
+                                           positions=self._engine_positions())
+
+    def _get_positions(self):
+        """PyNN's positions, except that random ones (RandomStructure, grids
+        filled in random order) are the engine's keyed draws, the same in
+        every MPI process, rather than PyNN's."""
+        from pyNN import space
+        structure = self.structure
+        random = isinstance(structure, space.RandomStructure) or getattr(
+            structure, "fill_order", None) == "random"
+        if self._positions is None and random:
+            self._positions = self._engine_positions().take(np.arange(self.size))
+        return common.Population._get_positions(self)
+
+    def _set_positions(self, positions):
+        common.Population._set_positions(self, positions)
+        self._explicit_positions = True
+
+    positions = property(_get_positions, _set_positions)

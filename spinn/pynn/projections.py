@@ -1,28 +1,44 @@
-"""Projection for the spinn backend: a description, expanded at the first run().
+"""Projection for the spinn backend: a frozen description, expanded at the first run().
 
-``Projection.__init__`` never calls the connector. It records a
-:class:`~spinn.network.ProjectionSpec`; at the first ``run()`` (or the first
-query such as ``len(prj)`` or ``prj.get(...)``, which trigger the build on
-every process) each rank generates only the synapses that end on its own
-neurons.
+``Projection.__init__`` never generates synapses. It records a
+:class:`~spinn.network.ProjectionSpec` whose connector is one of
+:mod:`spinn.connectors` (a frozen description) and whose weights and delays
+are numbers, arrays, keyed random values, listed columns or distance
+expressions; at the first ``run()`` (or the first query such as
+``len(prj)`` or ``prj.get(...)``, which build the network on every process)
+each rank generates only the synapses that end on its own neurons. A
+connector without a native generator runs PyNN's own code once, here, and
+becomes a connection list (with a warning naming the projection).
+``Projection.set`` appends an update to the description.
 """
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 from lazyarray import larray
 from pyNN import common, connectors, errors
-from pyNN.random import RandomDistribution
+from pyNN.random import NumpyRNG, RandomDistribution
 from pyNN.space import Space
 
+from .. import connectors as native
 from ..errors import NetworkError, SimulationStateError
-from ..network import ConnectorSpec, GidRange, ProjectionSpec, ValueSpec
-from ..rng import stream_key
+from ..network import GidRange, ProjectionSpec, SynapseUpdate
+from ..rng import name_code, stream_key
+from ..synapses import check_synapses
+from ..values import Listed, is_homogeneous
 from . import simulator
 from .populations import Assembly, LazyIDs
 from .simulator import state
 from .standardmodels import StaticSynapse
 from .synapses import (STDPMechanism, TsodyksMarkramSynapse, plasticity_spec,
                        short_term_spec)
+from .values import SYNAPSE, SYNAPSE_SET, is_random, random_value
+
+logger = logging.getLogger(__name__)
+
+#: stream kind of the seeds handed to PyNN's own connector code
+_GENERIC = 0x6E4E
 
 
 class Connection(common.Connection):
@@ -57,82 +73,111 @@ def _populations_of(cells):
 
 class _NoNativeGenerator(Exception):
     """The engine has no generator for this connector or value form: the
-    projection falls back to PyNN's own connector code (see
-    ``Projection._generic_synapses``)."""
+    projection falls back to PyNN's own connector code."""
 
 
-def _rng_seed(rng, projection_id):
+def _connector_seed(connector) -> int:
+    """The seed of a connector's streams: its rng's, or the network seed."""
+    rng = getattr(connector, "rng", None)
     seed = getattr(rng, "seed", None) if rng is not None else None
-    if seed is None:
-        return int(stream_key(state.network.seed, 0xC0FFEE, projection_id))
-    return int(seed)
+    return int(state.network.seed if seed is None else seed)
 
 
-def _value_spec(name, value, label):
-    """A synapse parameter (lazyarray) as the engine's ValueSpec."""
-    if isinstance(value, larray):
-        base = value.base_value
-        if isinstance(base, RandomDistribution):
-            if value.operations:
-                raise _NoNativeGenerator(
-                    f"Projection '{label}': arithmetic on a RandomDistribution {name} has no "
-                    "native generator; give the distribution its final parameters")
-            return ValueSpec("distribution", (base.name, dict(base.parameters)))
-        if value.is_homogeneous:
-            v = value.evaluate(simplify=True)
-            return ValueSpec("scalar", float(v))
-        if isinstance(base, np.ndarray) and not value.operations:
-            return ValueSpec("array", np.asarray(base, dtype=float))
-        raise _NoNativeGenerator(
-            f"Projection '{label}': {name} given as {type(base).__name__} has no native "
-            "generator; use a number, a RandomDistribution or an (n_pre, n_post) array")
-    return ValueSpec("scalar", float(value))
-
-
-def _connector_spec(connector, projection_id, label, n_pre, n_post):
-    allow_self = getattr(connector, "allow_self_connections", True)
-    seed = _rng_seed(getattr(connector, "rng", None), projection_id)
+def _native_connector(connector, label, n_pre, n_post):
+    """A PyNN connector as an engine connector (or _NoNativeGenerator)."""
     C = connectors
+    allow_self = getattr(connector, "allow_self_connections", True)
+    if allow_self not in (True, False):
+        raise _NoNativeGenerator(f"allow_self_connections={allow_self!r}")
+    allow_self = bool(allow_self)
     if isinstance(connector, C.AllToAllConnector):
-        return ConnectorSpec("all_to_all", {}, allow_self, seed)
+        return native.AllToAll(allow_self_connections=allow_self)
     if isinstance(connector, C.OneToOneConnector):
         if n_pre != n_post:
             raise errors.ConnectionError(
                 f"Projection '{label}': OneToOneConnector needs pre and post of the same "
                 f"size, got {n_pre} and {n_post}")
-        return ConnectorSpec("one_to_one", {}, True, seed)
+        return native.OneToOne()
     if isinstance(connector, C.FixedProbabilityConnector):
         p = float(connector.p_connect)
         if not 0.0 <= p <= 1.0:
             raise errors.ConnectionError(
                 f"Projection '{label}': p_connect={p} is not a probability")
-        return ConnectorSpec("fixed_probability", {"p_connect": p}, allow_self, seed)
-    if isinstance(connector, (C.FixedNumberPreConnector, C.FixedNumberPostConnector)):
+        return native.FixedProbability(allow_self_connections=allow_self, p_connect=p)
+    if isinstance(connector, C.FixedNumberPreConnector):
         n = connector.n
+        if isinstance(n, RandomDistribution):
+            raise _NoNativeGenerator("FixedNumberPreConnector with a random n has no "
+                                     "native generator")
         if not isinstance(n, (int, np.integer)) or n < 0:
             raise errors.ConnectionError(
-                f"Projection '{label}': {type(connector).__name__} n={n!r} must be a "
+                f"Projection '{label}': FixedNumberPreConnector n={n!r} must be a "
                 "non-negative int")
-        kind = ("fixed_number_pre" if isinstance(connector, C.FixedNumberPreConnector)
-                else "fixed_number_post")
-        return ConnectorSpec(kind, {"n": int(n), "with_replacement": connector.with_replacement},
-                             allow_self, seed)
+        return native.FixedNumberPre(allow_self_connections=allow_self, n=int(n),
+                                     with_replacement=bool(connector.with_replacement))
     if isinstance(connector, C.FromListConnector):
-        conn = np.asarray(connector.conn_list, dtype=float).reshape(-1, 2 + len(
-            connector.column_names))
+        conn = np.asarray(connector.conn_list, dtype=float).reshape(
+            -1, 2 + len(connector.column_names))
         if conn.size and (conn[:, 0].min() < 0 or conn[:, 0].max() >= n_pre
                           or conn[:, 1].min() < 0 or conn[:, 1].max() >= n_post):
             raise errors.ConnectionError(
                 f"Projection '{label}': FromListConnector has indices outside the "
                 f"populations (pre size {n_pre}, post size {n_post})")
-        params = {"conn_list": conn}
-        for i, name in enumerate(connector.column_names):
-            params[f"{name}_column"] = 2 + i
-        return ConnectorSpec("from_list", params, True, seed)
-    raise _NoNativeGenerator(
-        f"Projection '{label}': {type(connector).__name__} has no native generator "
-        "(native: AllToAll, OneToOne, FixedProbability, FixedNumberPre, FixedNumberPost, "
-        "FromList)")
+        columns = {name: conn[:, 2 + i] for i, name in enumerate(connector.column_names)}
+        return native.FromList.make(conn[:, 0], conn[:, 1], columns)
+    try:
+        from .spatial import translate_connector
+    except ImportError:
+        translate_connector = None
+    if translate_connector is not None:
+        found = translate_connector(connector, reference_spec_of=_reference_spec_of)
+        if found is not None:
+            return found
+    raise _NoNativeGenerator(f"{type(connector).__name__} has no native generator")
+
+
+def _reference_spec_of(projection):
+    """(connector, seed, id) of a PyNN projection of this simulation (CloneConnector)."""
+    spec = projection._spec
+    return spec.connector, spec.seed, spec.id
+
+
+def _synapse_value(name, value, label, coordinates):
+    """A synapse parameter (a lazyarray or a number) as an engine synaptic value."""
+    if isinstance(value, larray):
+        base = value.base_value
+        if is_random(value):
+            if value.operations:
+                raise _NoNativeGenerator(
+                    f"arithmetic on a RandomDistribution {name} has no native generator; "
+                    "give the distribution its final parameters")
+            return random_value(base, *coordinates)
+        if value.is_homogeneous:
+            return float(value.evaluate(simplify=True))
+        if isinstance(base, np.ndarray) and not value.operations:
+            return np.asarray(base, dtype=float)
+        if isinstance(base, str) or callable(base):
+            try:
+                from .spatial import distance_value
+            except ImportError:
+                distance_value = None
+            found = distance_value(base) if distance_value is not None else None
+            if found is not None and not value.operations:
+                return found
+        raise _NoNativeGenerator(
+            f"{name} given as {type(base).__name__} has no native generator; use a number, "
+            "a RandomDistribution, an (n_pre, n_post) array or a distance expression")
+    if isinstance(value, RandomDistribution):
+        return random_value(value, *coordinates)
+    return float(value)
+
+
+def _distinct(gids, side: str, label: str) -> None:
+    if isinstance(gids, GidRange):
+        return
+    if np.unique(gids).size != gids.size:
+        raise NetworkError(f"Projection '{label}': the {side} side lists a neuron more than "
+                           "once; give each neuron once (use a connector to repeat synapses)")
 
 
 class Projection(common.Projection):
@@ -144,8 +189,7 @@ class Projection(common.Projection):
                  synapse_type=None, source=None, receptor_type=None, space=Space(),
                  label=None):
         state.require_setup("Projection()")
-        sim = state.simulation
-        if sim is not None and sim.built:
+        if state.built:
             raise SimulationStateError(
                 "cannot create a Projection after the first run(): the network is mapped "
                 "at the first run(); create every projection before it")
@@ -165,23 +209,33 @@ class Projection(common.Projection):
                 "is not available in spinn yet (StaticSynapse, STDPMechanism)")
         pid = len(state.network.projections)
         n_pre, n_post = self.pre.size, self.post.size
-        self._generic_cache = None
+        pre, post = _cell_gids(self.pre), _cell_gids(self.post)
+        _distinct(pre, "pre", self.label)
+        _distinct(post, "post", self.label)
+        if isinstance(connector, connectors.IndexBasedProbabilityConnector):
+            connector.index_expression.projection = self     # as PyNN's connect() does
+        if isinstance(connector, connectors.ArrayConnector) and np.shape(
+                connector.array) != (n_pre, n_post):
+            raise errors.ConnectionError(
+                f"Projection '{self.label}': ArrayConnector has shape "
+                f"{np.shape(connector.array)}, the projection needs ({n_pre}, {n_post})")
         try:
-            conn = _connector_spec(connector, pid, self.label, n_pre, n_post)
+            engine_connector = _native_connector(connector, self.label, n_pre, n_post)
             ps = self.synapse_type.native_parameters
             ps.shape = (n_pre, n_post)
-            weight = _value_spec("weight", ps["weight"], self.label)
-            delay = _value_spec("delay", ps["delay"], self.label)
-        except _NoNativeGenerator:
-            # PyNN's own connector code, run once per process when first needed;
-            # each rank keeps the synapses that end on its neurons
-            conn = ConnectorSpec("callback", {"generate": self._generic_synapses})
-            weight = delay = ValueSpec("list", None)
-        if conn.kind == "from_list":
-            if "weight_column" in conn.params:
-                weight = ValueSpec("list", None)
-            if "delay_column" in conn.params:
-                delay = ValueSpec("list", None)
+            weight, delay = (_synapse_value(name, ps[name], self.label,
+                                            (SYNAPSE, pid, name_code(name)))
+                             for name in ("weight", "delay"))
+            if isinstance(engine_connector, native.FromList):
+                names = [n for n, _ in engine_connector.columns]
+                weight = Listed("weight") if "weight" in names else weight
+                delay = Listed("delay") if "delay" in names else delay
+        except _NoNativeGenerator as reason:
+            logger.warning("Projection '%s': %s; running PyNN's own connector code once per "
+                           "process (slower: the whole projection on every process)",
+                           self.label, reason)
+            engine_connector = self._generic_connect(pid)
+            weight, delay = Listed("weight"), Listed("delay")
         post_cb = not self.post.conductance_based
         if self.receptor_type == "excitatory":
             sign, receptor = 1, 0
@@ -191,41 +245,67 @@ class Projection(common.Projection):
             raise errors.ConnectionError(
                 f"Projection '{self.label}': receptor type {self.receptor_type!r} is not "
                 "supported; use 'excitatory' or 'inhibitory'")
-        self._spec = ProjectionSpec(
-            id=pid, label=self.label, pre_gids=_cell_gids(self.pre),
-            post_gids=_cell_gids(self.post), pre_populations=_populations_of(self.pre),
-            post_populations=_populations_of(self.post), connector=conn, weight=weight,
-            delay=delay, receptor=receptor, receptor_name=self.receptor_type,
-            weight_sign=sign, plasticity=plasticity, short_term=short_term)
         if plasticity is not None and sign < 0:
             raise NotImplementedError(
                 f"Projection '{self.label}': plastic inhibitory synapses onto current-based "
                 "cells (negative weights) are not supported yet")
-        self._check_scalar_values()
-        state.network.projections.append(self._spec)
+        spatial = self._spatial(engine_connector, weight, delay)
+        self._spec = ProjectionSpec(
+            id=pid, label=self.label, pre=pre, post=post,
+            pre_populations=_populations_of(self.pre),
+            post_populations=_populations_of(self.post), connector=engine_connector,
+            seed=_connector_seed(connector), weight=weight, delay=delay, receptor=receptor,
+            receptor_name=self.receptor_type, weight_sign=sign, plasticity=plasticity,
+            short_term=short_term, space=spatial)
+        w = np.array([weight]) if is_homogeneous(weight) else np.zeros(0)
+        d = np.array([delay]) if is_homogeneous(delay) else np.zeros(0)
+        check_synapses(self._spec, w, d, state.dt)      # scalars now, the rest at build
+        state.network.add("projections", self._spec)
         state.projections.append(self)
 
-    def _generic_synapses(self, wanted_post):
-        """Synapses ending on ``wanted_post`` from PyNN's generic connector code.
+    def _spatial(self, connector, weight, delay):
+        """The engine's Space, and the populations' positions, for spatial
+        connectors and distance-dependent values (None otherwise)."""
+        needs = getattr(connector, "needs_positions", False) or any(
+            hasattr(v, "evaluate") for v in (weight, delay))
+        if not needs:
+            return None
+        from .spatial import space_spec
+        for cells in (self.pre, self.post):
+            for pop in (cells.populations if isinstance(cells, Assembly) else [cells]):
+                root = pop.grandparent if hasattr(pop, "grandparent") else pop
+                root._sync_positions()
+        return space_spec(self.space)
 
-        The connector runs over all targets, once per process (its random
-        stream is consumed in the same way on every process and for every
-        number of ranks), and the result is kept; every rank of the process
-        takes its own targets from it. Costs the whole projection per process:
-        the price of connectors without a native generator.
+    def _generic_connect(self, pid: int):
+        """PyNN's own connector code, run once, as a connection list.
+
+        Its random numbers come from generators seeded from the network seed
+        and the projection (where the script left them unseeded), so every
+        process gets the same list.
         """
-        if self._generic_cache is None:
-            self._collected = []
-            self._connector.connect(self)
-            parts = self._collected or [(np.zeros(0, np.int64), np.zeros(0, np.int64),
-                                         np.zeros(0), np.zeros(0))]
-            pre, post, w, d = (np.concatenate(x) for x in zip(*parts))
-            order = np.lexsort((pre, post))
-            self._generic_cache = (pre[order], post[order], w[order], d[order])
-            del self._collected
-        pre, post, w, d = self._generic_cache
-        keep = np.isin(post, wanted_post)
-        return pre[keep], post[keep], w[keep], d[keep]
+        def seeded(rng, *coordinates):
+            if rng is None or getattr(rng, "seed", None) is not None:
+                return rng
+            return NumpyRNG(seed=int(stream_key(state.network.seed, _GENERIC, pid,
+                                                *coordinates)) & 0x7FFFFFFF)
+        # the connector's generator and every unseeded distribution it or the
+        # synapse type holds (a random n, random weights ...)
+        for i, (name, value) in enumerate(sorted(vars(self._connector).items())):
+            if name == "rng":
+                self._connector.rng = seeded(value, 0)
+            elif isinstance(value, RandomDistribution):
+                value.rng = seeded(value.rng, 1, name_code(name))
+        for name, value in sorted(self.synapse_type.parameter_space.items()):
+            if is_random(value):
+                value.base_value.rng = seeded(value.base_value.rng, 2, name_code(name))
+        self._collected = []
+        self._connector.connect(self)
+        parts = self._collected or [(np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                     np.zeros(0), np.zeros(0))]
+        del self._collected
+        pre, post, w, d = (np.concatenate(x) for x in zip(*parts))
+        return native.FromList.make(pre, post, {"weight": w, "delay": d})
 
     def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
                             location_selector=None, **connection_parameters):
@@ -243,28 +323,15 @@ class Projection(common.Projection):
                                 column("weight", 0.0),
                                 column("delay", self.synapse_type._get_minimum_delay())))
 
-    def _check_scalar_values(self):
-        """Scalar weights and delays are checked now, not at run()."""
-        from ..runtime import check_synapses
-        spec = self._spec
-        w = np.array([spec.weight.value]) if spec.weight.kind == "scalar" else np.zeros(0)
-        d = np.array([spec.delay.value]) if spec.delay.kind == "scalar" else np.zeros(0)
-        check_synapses(spec, w, d, state.dt)
-
     # -- queries (collective: every process must make them) ----------------------
-    def _simulation(self):
-        sim = state.ensure_simulation()
-        sim.build()
-        return sim
-
     def __len__(self):
-        return self._simulation().count_connections(self._spec.id)
+        return state.built_simulation().count_connections(self._spec.id)
 
     def size(self, gather=True):
         return len(self)
 
     def _gathered(self):
-        return self._simulation().gather_connections(self._spec.id)
+        return state.built_simulation().gather_connections(self._spec.id)
 
     @property
     def connections(self):
@@ -294,7 +361,7 @@ class Projection(common.Projection):
         if rule is None:
             return {}
         values = dict(vars(rule))
-        values.update(values.pop("params", {}))
+        values.update(dict(values.pop("params", ())))
         return {k: np.full(n, float(v)) for k, v in values.items()
                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
@@ -338,16 +405,28 @@ class Projection(common.Projection):
         self.get(attribute_names, format=format, gather=gather, with_address=with_address)
 
     def _set_attributes(self, parameter_space):
-        """``set(weight=...)``/``set(delay=...)``: numbers, RandomDistributions or
-        (n_pre, n_post) arrays; applied on the ranks that hold the synapses."""
-        sim = self._simulation()
+        """``set(weight=...)``/``set(delay=...)``: numbers, RandomDistributions,
+        (n_pre, n_post) arrays or distance expressions, appended to the
+        projection's description and applied on the ranks that hold the synapses."""
+        state.built_simulation()        # errors in the new values show up now
+        spec = self._spec
+        updates = list(spec.updates)
         for name, value in parameter_space.items():
             if name not in ("weight", "delay"):
                 raise NotImplementedError(
                     f"Projection '{self.label}': setting {name!r} is not supported; "
                     "only weight and delay can be changed")
+            serial = state.network.next_serial(SYNAPSE_SET, spec.id)
             try:
-                spec = _value_spec(name, value, self.label)
+                engine_value = _synapse_value(name, value, self.label,
+                                              (SYNAPSE_SET, spec.id, name_code(name), serial))
             except _NoNativeGenerator as exc:
-                raise NetworkError(f"{exc}; Projection.set() accepts only those") from None
-            sim.set_synapse_values(self._spec.id, name, spec)
+                raise NetworkError(f"Projection '{self.label}': {exc}; Projection.set() "
+                                   "accepts only those") from None
+            updates.append(SynapseUpdate(name, engine_value, serial))
+        self._spec = state.network.replace("projections", spec.id, updates=tuple(updates))
+        try:
+            state.sync()
+        except NetworkError:
+            self._spec = state.network.replace("projections", spec.id, updates=spec.updates)
+            raise

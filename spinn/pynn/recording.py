@@ -1,9 +1,16 @@
-"""PyNN Recorder hooks backed by the engine's gathered data."""
+"""PyNN Recorder hooks backed by the engine's gathered data.
+
+What a population records is part of its frozen description (a
+:class:`~spinn.values.RecordSpec` per variable); recording more or other
+cells between runs is a new version of it. Gathers are collective and move
+typed buffers of only the cells asked for.
+"""
 from __future__ import annotations
 
 import numpy as np
 from pyNN import recording
 
+from ..values import RecordSpec
 from . import simulator
 from .simulator import state
 
@@ -18,11 +25,13 @@ class Recorder(recording.Recorder):
         """Copy PyNN's record settings into the population's spec."""
         spec = self._spec()
         interval = max(1, int(round(self.sampling_interval / state.dt)))
-        spec.record = {}
+        record = {}
         for variable, ids in self.recorded.items():
             if ids:
-                idx = np.sort(np.fromiter((int(i) for i in ids), dtype=np.int64)) - spec.first_gid
-                spec.record[variable.name] = (idx, interval)
+                idx = np.fromiter((int(i) for i in ids), dtype=np.int64) - spec.first_gid
+                record[variable.name] = RecordSpec(idx, interval)
+        self.population._spec = state.network.replace("populations", spec.id, record=record)
+        state.sync()
 
     def _record(self, variable, new_ids, sampling_interval=None):
         if sampling_interval is not None:
@@ -36,7 +45,9 @@ class Recorder(recording.Recorder):
         self._sync()
 
     def _reset(self):
-        self._spec().record = {}
+        spec = self._spec()
+        self.population._spec = state.network.replace("populations", spec.id, record={})
+        state.sync()
 
     def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
         """Gather every variable of the segment first, in sorted order.
@@ -50,13 +61,21 @@ class Recorder(recording.Recorder):
         if variables != "all":
             wanted = {getattr(v, "name", v) for v in variables}
             names = [n for n in names if n in wanted]
-        sim, spec = state.simulation, self._spec()
+        sim, spec = state.built_simulation(), self._spec()
+        interval = max(1, int(round(self.sampling_interval / state.dt)))
+        first = int(round(float(self._recording_start_time) / state.dt))
         self._prefetched = {}
-        for name in names:
+        for variable, ids in sorted(self.recorded.items(), key=lambda item: item[0].name):
+            name = variable.name
+            if name not in names:
+                continue
+            wanted = np.sort(np.fromiter((int(i) for i in self.filter_recorded(
+                variable, filter_ids)), dtype=np.int64))
             if name == "spikes":
-                self._prefetched[name] = sim.gather_spikes(spec.id, clear=clear)
+                self._prefetched[name] = sim.gather_spikes(spec.id, wanted)
             else:
-                self._prefetched[name] = sim.gather_signal(spec.id, name, clear=clear)
+                self._prefetched[name] = (wanted, sim.gather_signal(spec.id, name, wanted,
+                                                                    first, interval))
         try:
             return super()._get_current_segment(filter_ids, variables, clear)
         finally:
@@ -79,7 +98,9 @@ class Recorder(recording.Recorder):
 
     def _local_count(self, variable, filter_ids=None):
         spec = self._spec()
-        gids, _ = state.simulation.gather_spikes(spec.id)
+        wanted = np.sort(np.fromiter((int(i) for i in self.filter_recorded(variable, filter_ids)),
+                                     dtype=np.int64))
+        gids, _ = state.built_simulation().gather_spikes(spec.id, wanted)
         counts = dict.fromkeys((int(i) for i in self.filter_recorded(variable, filter_ids)), 0)
         ids, n = np.unique(gids, return_counts=True)
         for i, c in zip(ids.tolist(), n.tolist()):
@@ -88,20 +109,12 @@ class Recorder(recording.Recorder):
         return counts
 
     def _clear_simulator(self):
-        sim = state.simulation
-        if sim is None or not sim.built:
-            return
-        spec = self._spec()
-        for e in sim.engines:
-            e.spike_buffer.drop(spec.first_gid, spec.first_gid + spec.size)
-            for (pop_id, _), buf in e.signal_buffers.items():
-                if pop_id == spec.id:
-                    buf.clear()
+        if state.built:
+            state.simulation.clear_recording(self._spec().id)
 
     def get(self, variables, gather=False, filter_ids=None, clear=False,
             annotations=None, locations=None):
-        if state.simulation is None or not state.simulation.built:
-            state.ensure_simulation().build()
+        state.built_simulation()
         return super().get(variables, gather, filter_ids, clear, annotations, locations)
 
     def write(self, variables, file=None, gather=False, filter_ids=None,

@@ -14,7 +14,7 @@ import os
 from pyNN import common
 
 from ..errors import SimulationStateError
-from ..network import NetworkSpec, steps_to_ms
+from ..network import NetworkDraft, steps_to_ms
 from ..simulation import Simulation
 
 name = "spinn"
@@ -76,9 +76,28 @@ class State(common.control.BaseState):
     def ensure_simulation(self) -> Simulation:
         self.require_setup("run()")
         if self.simulation is None:
-            self.simulation = Simulation(self.network, n_virtual_ranks=self.n_virtual_ranks)
+            self.simulation = Simulation(self.network.freeze(),
+                                         n_virtual_ranks=self.n_virtual_ranks)
             self.simulation.show_progress = self.wants_progress()
+        else:
+            self.simulation.update(self.network.freeze())
         return self.simulation
+
+    def built_simulation(self) -> Simulation:
+        """The simulation, built (collective the first time) and up to date."""
+        sim = self.ensure_simulation()
+        sim.build()
+        return sim
+
+    @property
+    def built(self) -> bool:
+        return self.simulation is not None and self.simulation.built
+
+    def sync(self) -> None:
+        """Hand the newest version of the description to a built simulation
+        (a collective call: every process makes the same changes)."""
+        if self.built:
+            self.simulation.update(self.network.freeze())
 
     def wants_progress(self) -> bool:
         """Progress bar: rank 0, not quiet, and stderr a terminal (``spinn run``
@@ -93,6 +112,8 @@ class State(common.control.BaseState):
         self.run_until(self.t + simtime)
 
     def run_until(self, tstop):
+        if not tstop == tstop or tstop in (float("inf"), float("-inf")):
+            raise ValueError(f"run time must be a finite number of ms, got {tstop!r}")
         sim = self.ensure_simulation()
         n_steps = int(round(tstop / self.dt)) - sim.step
         if n_steps < 0:
@@ -107,7 +128,7 @@ class State(common.control.BaseState):
         self.segment_counter = -1
         self.populations = []
         self.projections = []
-        self.network = NetworkSpec(dt_ms=self.dt, seed=DEFAULT_SEED)
+        self.network = NetworkDraft(dt_ms=self.dt, seed=DEFAULT_SEED)
         self.simulation = None
         self.write_on_end = []
         self.reset()
@@ -117,7 +138,8 @@ class State(common.control.BaseState):
         self.running = False
         self.t_start = 0
         self.segment_counter += 1
-        if self.simulation is not None and self.simulation.built:
+        if self.built:
+            self.sync()
             self.simulation.reset()
 
     @property

@@ -7,6 +7,7 @@ import json
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from launch import map_command
@@ -109,8 +110,19 @@ def test_map_save_writes_loadable_rank_images(tmp_path):
     paths = sorted((tmp_path / "images").glob("rank-*.msgpack"))
     assert [p.name for p in paths] == ["rank-0.msgpack", "rank-1.msgpack", "rank-2.msgpack"]
     images = [read_rank_image(str(p)) for p in paths]
-    assert sum(len(img["local"]) for img in images) > 0
-    assert {img["digest"] for img in images} == {images[0]["digest"]}
+    assert [img.rank for img in images] == [0, 1, 2]
+    assert sum(img.n_local for img in images) > 0
+    assert sum(img.synapses.n_synapses for img in images) > 0
+    assert {img.mapping_digest for img in images} == {images[0].mapping_digest}
+    # every rank that needs a slice is among its owner's routing destinations
+    for img in images:
+        for owner in images:
+            wanted = np.intersect1d(img.needed_slices, owner.local_slices)
+            for s in wanted.tolist():
+                i = int(np.searchsorted(owner.local_slices, s))
+                dest = owner.routing.slice_dest[owner.routing.slice_dest_ptr[i]:
+                                                owner.routing.slice_dest_ptr[i + 1]]
+                assert img.rank in dest
 
 
 def test_map_of_a_large_pynn_script_costs_nothing_per_neuron():

@@ -5,6 +5,7 @@ from pyNN import errors as pynn_errors
 
 import spinn as sim
 from spinn.errors import NetworkError, SimulationStateError
+from spinn.network import GidRange
 
 
 @pytest.fixture
@@ -128,6 +129,6 @@ def test_large_populations_cost_nothing_per_neuron_until_used():
     assert big.all_cells._cells is None            # no ID objects were made
     assert big[123].tau_m == 20.0 and int(big[-1]) == int(big.first_id) + 49_999_999
     assert big.all_cells._cells is None
-    assert prj._spec.pre_gids.size == 50_000_000   # a GidRange, not an array
+    assert isinstance(prj._spec.pre, GidRange) and prj._spec.pre.size == 50_000_000
     assert int(other[3]) in other[2:5].all_cells   # small populations behave as before
     sim.end()

@@ -1,12 +1,15 @@
-"""Connectors and values without a native generator run PyNN's own connector
-code once per process; results stay identical on any rank count."""
+"""Spatial connectors and distance expressions run natively; connectors and
+values without a native generator run PyNN's own connector code once per
+process, with a warning. Results stay identical on any rank count."""
+import logging
+
 import numpy as np
 import pytest
 
 import spinn as sim
 
 
-def run(n_ranks, npc):
+def run_spatial(n_ranks, npc):
     sim.setup(timestep=0.1, quiet=True, n_virtual_ranks=n_ranks)
     sim.set_number_of_neurons_per_core(sim.IF_curr_exp, npc)
     sim.set_number_of_neurons_per_core(sim.SpikeSourcePoisson, npc)
@@ -27,8 +30,8 @@ def run(n_ranks, npc):
     return lists, spikes
 
 
-def test_generic_path_semantics():
-    lists, spikes = run(1, 256)
+def test_spatial_semantics():
+    lists, spikes = run_spatial(1, 256)
     ddp, a2a = lists["ddp"], lists["a2a"]
     # d < 5 on a line with unit spacing: |i - j| < 5
     assert np.all(np.abs(ddp[:, 0] - ddp[:, 1]) < 5) and len(ddp) == 170
@@ -39,10 +42,44 @@ def test_generic_path_semantics():
 
 
 @pytest.mark.parametrize("n_ranks,npc", [(2, 7), (3, 4)])
-def test_generic_path_rank_invariant(n_ranks, npc):
-    ref_lists, ref_spikes = run(1, 256)
-    lists, spikes = run(n_ranks, npc)
+def test_spatial_rank_invariant(n_ranks, npc):
+    ref_lists, ref_spikes = run_spatial(1, 256)
+    lists, spikes = run_spatial(n_ranks, npc)
     for label in ref_lists:
         np.testing.assert_array_equal(lists[label], ref_lists[label])
     for a, b in zip(spikes, ref_spikes):
         np.testing.assert_array_equal(a, b)
+
+
+def run_generic(n_ranks, npc):
+    """A FixedNumberPre with a random number of sources per target has no native
+    generator; nothing is seeded in the script."""
+    sim.setup(timestep=0.1, quiet=True, n_virtual_ranks=n_ranks)
+    sim.set_number_of_neurons_per_core(sim.IF_curr_exp, npc)
+    src = sim.Population(40, sim.SpikeSourcePoisson(rate=80.0))
+    dst = sim.Population(25, sim.IF_curr_exp(v_thresh=-62.0))
+    prj = sim.Projection(src, dst, sim.FixedNumberPreConnector(
+        sim.RandomDistribution("uniform_int", low=2, high=9)),
+        sim.StaticSynapse(weight=sim.RandomDistribution("uniform", low=0.2, high=0.6),
+                          delay=1.0), label="random-n")
+    dst.record("spikes")
+    sim.run(50.0)
+    conns = np.array(prj.get(["weight", "delay"], format="list"))
+    spikes = [st.magnitude.copy() for st in dst.get_data().segments[0].spiketrains]
+    sim.end()
+    return conns, spikes
+
+
+def test_generic_path_warns_and_is_rank_invariant(caplog):
+    with caplog.at_level(logging.WARNING, logger="spinn.pynn.projections"):
+        ref_conns, ref_spikes = run_generic(1, 256)
+    assert any("random-n" in r.getMessage() and "PyNN's own connector code" in r.getMessage()
+               for r in caplog.records)
+    per_target = np.bincount(ref_conns[:, 1].astype(int), minlength=25)
+    assert per_target.min() >= 2 and per_target.max() <= 8 and len(set(per_target)) > 1
+    assert ref_conns[:, 2].min() >= 0.2 and ref_conns[:, 2].max() <= 0.6
+    conns, spikes = run_generic(3, 4)
+    np.testing.assert_array_equal(conns, ref_conns)
+    for a, b in zip(spikes, ref_spikes):
+        np.testing.assert_array_equal(a, b)
+    assert sum(len(s) for s in ref_spikes) > 0

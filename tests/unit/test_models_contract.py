@@ -5,6 +5,7 @@ import pytest
 from pyNN.standardmodels import cells
 
 from spinn.models import MODELS
+from spinn.values import SpikeTimes
 
 DT = 0.1
 N = 5
@@ -143,12 +144,13 @@ def test_slicing_invariance(name):
         params["beta"] = rng.uniform(500.0, 5000.0, 10)
     extra = {}
     if name == "SpikeSourceArray":
-        extra = {"spike_times": [np.arange(1, 4) * (i + 1) for i in range(10)]}
+        extra = {"spike_times": SpikeTimes.from_lists(
+            [np.arange(1, 4) * (i + 1) for i in range(10)])}
 
     def make(lo, hi):
         sub = {p: v[lo:hi] for p, v in params.items()}
         init = default_initial(name, hi - lo)
-        ex = {"spike_times": extra["spike_times"][lo:hi]} if extra else {}
+        ex = {"spike_times": extra["spike_times"].select(lo, hi)} if extra else {}
         return MODELS[name](gids[lo:hi], sub, init, DT, 11, **ex)
 
     whole, parts = make(0, 10), [(make(0, 4), 0), (make(4, 10), 4)]

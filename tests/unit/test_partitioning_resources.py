@@ -14,7 +14,8 @@ from partitioning import (
 )
 from partitioning.synthetic import layered_graph
 from spinn.estimates import expected_synapses, network_graph
-from spinn.network import ConnectorSpec, NetworkSpec, PopulationSpec, ProjectionSpec, ValueSpec
+from spinn import connectors as native
+from spinn.network import GidRange, NetworkSpec, PopulationSpec, ProjectionSpec
 
 
 def two_populations(**extra) -> Graph:
@@ -116,41 +117,51 @@ def test_digest_ignores_timing_and_sees_estimates():
 
 def spec_with(connectors, sizes=(1000, 400, 30), models=("IF_curr_exp", "IF_curr_exp",
                                                          "SpikeSourcePoisson")) -> NetworkSpec:
-    spec = NetworkSpec(dt_ms=0.1, seed=1)
+    populations, projections = [], []
     first = 0
     for i, (size, model) in enumerate(zip(sizes, models)):
         params = {"rate": 50.0} if model == "SpikeSourcePoisson" else {}
-        spec.populations.append(PopulationSpec(i, f"p{i}", size, model, first, params, {}))
+        populations.append(PopulationSpec(i, f"p{i}", size, model, first, params, {}))
         first += size
+
+    def gids(pops):
+        if len(pops) == 1:
+            return GidRange(populations[pops[0]].first_gid, populations[pops[0]].size)
+        return np.concatenate([np.arange(populations[p].first_gid,
+                                         populations[p].first_gid + populations[p].size)
+                               for p in pops])
     for j, (pre, post, connector) in enumerate(connectors):
-        gid = lambda pops: np.concatenate([np.arange(spec.populations[p].first_gid,
-                                                     spec.populations[p].first_gid
-                                                     + spec.populations[p].size) for p in pops])
-        spec.projections.append(ProjectionSpec(
-            j, f"prj{j}", gid(pre), gid(post), tuple(pre), tuple(post), connector,
-            ValueSpec("scalar", 0.1), ValueSpec("scalar", 1.5), 0))
-    return spec
+        projections.append(ProjectionSpec(j, f"prj{j}", gids(pre), gids(post), tuple(pre),
+                                          tuple(post), connector, 1, 0.1, 1.5, 0))
+    return NetworkSpec(dt_ms=0.1, seed=1, populations=populations, projections=projections)
 
 
-@pytest.mark.parametrize("kind, params, expected", [
-    ("all_to_all", {}, 1000 * 400),
-    ("one_to_one", {}, 400),
-    ("fixed_probability", {"p_connect": 0.02}, 0.02 * 1000 * 400),
-    ("fixed_number_pre", {"n": 7}, 7 * 400),
-    ("fixed_number_post", {"n": 9}, 9 * 1000),
-    ("from_list", {"conn_list": np.zeros((123, 4))}, 123),
+@pytest.mark.parametrize("connector, expected", [
+    (native.AllToAll(), 1000 * 400),
+    (native.OneToOne(), 400),
+    (native.FixedProbability(p_connect=0.02), 0.02 * 1000 * 400),
+    (native.FixedNumberPre(n=7), 7 * 400),
+    (native.FromList.make(np.zeros(123), np.zeros(123)), 123),
 ])
-def test_expected_synapses_by_connector(kind, params, expected):
-    spec = spec_with([((0,), (1,), ConnectorSpec(kind, params))])
+def test_expected_synapses_by_connector(connector, expected):
+    spec = spec_with([((0,), (1,), connector)])
     assert expected_synapses(spec.projections[0]) == pytest.approx(expected)
     graph = network_graph(spec)
     assert_array_equal(graph.edges, [[0, 1]])
     assert_allclose(graph.synapses, [expected])
 
 
+def test_expected_synapses_without_self_connections():
+    spec = spec_with([((0,), (0,), native.AllToAll(allow_self_connections=False)),
+                      ((0,), (0,), native.FixedProbability(allow_self_connections=False,
+                                                           p_connect=0.5))])
+    assert expected_synapses(spec.projections[0]) == 1000 * 999
+    assert expected_synapses(spec.projections[1]) == pytest.approx(0.5 * 1000 * 999)
+
+
 def test_network_graph_spreads_assemblies_and_estimates_memory_and_rates():
-    spec = spec_with([((0, 1), (0, 1), ConnectorSpec("fixed_probability", {"p_connect": 0.1})),
-                      ((2,), (0,), ConnectorSpec("all_to_all", {}))])
+    spec = spec_with([((0, 1), (0, 1), native.FixedProbability(p_connect=0.1)),
+                      ((2,), (0,), native.AllToAll())])
     graph = network_graph(spec, rate_hz=3.0)
     assert_array_equal(graph.edges, [[0, 0], [0, 1], [1, 0], [1, 1], [2, 0]])
     total = 0.1 * 1400 * 1400

@@ -1,0 +1,67 @@
+"""PyNN's values (numbers, arrays, lazyarrays, RandomDistributions) as the
+engine's frozen values (:mod:`spinn.values`).
+
+A ``RandomDistribution`` becomes a :class:`~spinn.values.RandomValue`: the
+distribution plus a stream key made of the generator's seed — the user's,
+or, for an unseeded one (PyNN's default), the network seed from
+``setup(rng_seed=...)`` — and the model coordinates of the value (what kind
+of value, which object, which attribute, which change). Every MPI process
+derives the same key, any rank draws any neuron's value, and a run is
+reproducible whether or not the script seeded anything.
+"""
+from __future__ import annotations
+
+import numpy as np
+from lazyarray import larray
+from pyNN.random import RandomDistribution
+
+from ..rng import name_code, stream_key
+from ..values import RandomValue, is_homogeneous, take
+from .simulator import state
+
+#: kinds of value, folded into stream keys
+PARAMETER, INITIAL, SYNAPSE, SYNAPSE_SET, POSITIONS = 1, 2, 3, 4, 5
+
+
+def random_value(distribution: RandomDistribution, *coordinates) -> RandomValue:
+    """A RandomDistribution as a keyed RandomValue at ``coordinates``."""
+    seed = getattr(distribution.rng, "seed", None)
+    if seed is None:
+        seed = state.network.seed
+    return RandomValue(distribution.name, tuple(distribution.parameters.items()),
+                       int(stream_key(int(seed), *coordinates)))
+
+
+def is_random(value) -> bool:
+    return isinstance(value, larray) and isinstance(value.base_value, RandomDistribution)
+
+
+def neuron_value(value, size: int, kind: int, object_id: int, name: str):
+    """A per-neuron value as the engine's: a number, a read-only array, or a
+    RandomValue keyed by (kind, object, name, how often it was set)."""
+    if isinstance(value, RandomDistribution):
+        value = larray(value, shape=(size,))
+    if isinstance(value, larray):
+        if is_random(value):
+            serial = state.network.next_serial(kind, object_id, name)
+            drawn = random_value(value.base_value, kind, object_id, name_code(name), serial)
+            if not value.operations:
+                return drawn
+            # arithmetic on the distribution: apply it to the keyed draw
+            result = larray(take(drawn, np.arange(size)), shape=(size,))
+            result.operations = list(value.operations)
+            return np.asarray(result.evaluate(simplify=False), dtype=np.float64)
+        if value.is_homogeneous:
+            v = value.evaluate(simplify=True)
+            if np.ndim(v) == 0:
+                return float(v)
+        value.shape = (size,)
+        return np.asarray(value.evaluate(simplify=False), dtype=np.float64)
+    if is_homogeneous(value):
+        return float(value)
+    return np.asarray(value, dtype=np.float64)
+
+
+def values_at(value, indices: np.ndarray) -> np.ndarray:
+    """An engine per-neuron value at ``indices``."""
+    return take(value, np.asarray(indices, dtype=np.int64))

@@ -1,0 +1,183 @@
+"""Values in the frozen network description, and how a rank evaluates them.
+
+A per-neuron value (a parameter, an initial value, a rate) is one of
+
+* a number: the same for every neuron;
+* a read-only float64 array of the population's size;
+* a :class:`RandomValue`: a distribution and a stream key. Neuron ``i``'s
+  value is drawn from the keyed stream at block ``i // NEURON_BLOCK`` (a
+  block is always drawn whole), so any rank can evaluate any slice and gets
+  the values every other slicing gets, whether or not the user seeded the
+  distribution.
+
+A synaptic value (weight, delay) is a number, an ``(n_pre, n_post)`` array, a
+:class:`RandomValue` (drawn per post block of the projection, see
+:mod:`spinn.connectors`), a :class:`Listed` column of a connection list, or a
+distance expression (:class:`DistanceExpression`).
+
+Spike times are :class:`SpikeTimes` (flat times plus row pointers) and
+recording requests :class:`RecordSpec`. Everything here is immutable: arrays
+are read-only copies, and nothing holds a callable except the pure
+expressions a user wrote (distance expressions).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .rng import DISTRIBUTIONS, draw, keyed_generator
+
+__all__ = ["NEURON_BLOCK", "RandomValue", "SpikeTimes", "RecordSpec", "Listed",
+           "frozen_array", "take", "evaluate", "is_homogeneous"]
+
+#: Neurons per block of a random per-neuron value. Part of the model's
+#: definition: changing it changes every random parameter and initial value.
+NEURON_BLOCK = 1024
+
+
+def frozen_array(values, dtype=None) -> np.ndarray:
+    """A read-only copy of ``values`` (or ``values`` itself if it already is one)."""
+    if (isinstance(values, np.ndarray) and not values.flags.writeable
+            and (dtype is None or values.dtype == np.dtype(dtype))):
+        return values
+    array = np.array(values, dtype=dtype, copy=True)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class RandomValue:
+    """``distribution`` (PyNN's name) with ``parameters``, drawn from stream ``key``.
+
+    >>> v = RandomValue("uniform", (("low", 0.0), ("high", 1.0)), key=5)
+    >>> bool(np.array_equal(take(v, np.array([3, 1500])), take(v, np.array([3, 1500]))))
+    True
+    """
+    distribution: str
+    parameters: tuple
+    key: int
+
+    def __post_init__(self):
+        if self.distribution not in DISTRIBUTIONS:
+            raise ValueError(f"random distribution {self.distribution!r} is not supported; "
+                             f"choose one of {sorted(DISTRIBUTIONS)}")
+        object.__setattr__(self, "parameters",
+                           tuple((str(k), float(v)) for k, v in self.parameters))
+        object.__setattr__(self, "key", int(self.key) & 0xFFFFFFFFFFFFFFFF)
+        draw(np.random.default_rng(0), self.distribution, self.params, 1)   # checks the parameters
+
+    @property
+    def params(self) -> dict:
+        return dict(self.parameters)
+
+    def draw_block(self, block: int, n: int) -> np.ndarray:
+        """The first ``n`` values of block ``block`` of this value's stream."""
+        return draw(keyed_generator(self.key, block), self.distribution, self.params, n)
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v:g}" for k, v in self.parameters)
+        return f"RandomDistribution('{self.distribution}', {args})"
+
+
+def is_homogeneous(value) -> bool:
+    """A plain number (the same for every neuron or synapse)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def take(value, index: np.ndarray) -> np.ndarray:
+    """Values of the neurons ``index`` (int64, any order) as a float64 array."""
+    index = np.asarray(index, dtype=np.int64)
+    if is_homogeneous(value):
+        return np.full(index.shape, float(value))
+    if isinstance(value, RandomValue):
+        out = np.empty(index.shape, dtype=np.float64)
+        if index.size == 0:
+            return out
+        block = index // NEURON_BLOCK
+        # sorted unique blocks; a block is drawn whole, once
+        order = np.argsort(block, kind="stable")
+        sorted_blocks = block[order]
+        starts = np.flatnonzero(np.r_[True, sorted_blocks[1:] != sorted_blocks[:-1]])
+        ends = np.r_[starts[1:], index.size]
+        for a, b in zip(starts.tolist(), ends.tolist()):
+            b_id = int(sorted_blocks[a])
+            values = value.draw_block(b_id, NEURON_BLOCK)
+            which = order[a:b]
+            out[which] = values[index[which] - b_id * NEURON_BLOCK]
+        return out
+    if isinstance(value, np.ndarray):
+        return np.asarray(value[index], dtype=np.float64)
+    raise TypeError(f"not a per-neuron value: {type(value).__name__}")
+
+
+def evaluate(value, lo: int, hi: int) -> np.ndarray:
+    """Values of neurons ``[lo, hi)`` as a float64 array."""
+    if is_homogeneous(value):
+        return np.full(hi - lo, float(value))
+    if isinstance(value, np.ndarray):
+        return np.array(value[lo:hi], dtype=np.float64)
+    return take(value, np.arange(lo, hi, dtype=np.int64))
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeTimes:
+    """Spike times (ms) of a population of spike-array sources.
+
+    ``times[ptr[i]:ptr[i + 1]]`` are neuron ``i``'s, sorted; with ``ptr``
+    None every neuron has all of ``times``.
+
+    >>> st = SpikeTimes.from_lists([[1.0, 2.0], [], [0.5]])
+    >>> t, p = st.select(1, 3)
+    >>> t.tolist(), p.tolist()
+    ([0.5], [0, 0, 1])
+    """
+    times: np.ndarray
+    ptr: np.ndarray | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "times", frozen_array(self.times, np.float64))
+        if self.ptr is not None:
+            object.__setattr__(self, "ptr", frozen_array(self.ptr, np.int64))
+
+    @classmethod
+    def from_lists(cls, lists) -> "SpikeTimes":
+        arrays = [np.asarray(t, dtype=np.float64).ravel() for t in lists]
+        ptr = np.zeros(len(arrays) + 1, dtype=np.int64)
+        np.cumsum([a.size for a in arrays], out=ptr[1:])
+        times = np.concatenate(arrays) if arrays else np.zeros(0)
+        return cls(times, ptr)
+
+    def select(self, lo: int, hi: int):
+        """``(times, ptr)`` of neurons ``[lo, hi)``, ``ptr`` starting at 0."""
+        if self.ptr is None:
+            n = self.times.size
+            return (np.tile(self.times, hi - lo),
+                    np.arange(hi - lo + 1, dtype=np.int64) * n)
+        a, b = int(self.ptr[lo]), int(self.ptr[hi])
+        return np.array(self.times[a:b]), self.ptr[lo:hi + 1] - a
+
+    def of(self, i: int) -> np.ndarray:
+        """Neuron ``i``'s spike times."""
+        if self.ptr is None:
+            return np.array(self.times)
+        return np.array(self.times[self.ptr[i]:self.ptr[i + 1]])
+
+
+@dataclass(frozen=True, eq=False)
+class RecordSpec:
+    """What a population records of one variable: sorted neuron ``indices``,
+    sampled every ``interval`` steps (signals only)."""
+    indices: np.ndarray
+    interval: int = 1
+
+    def __post_init__(self):
+        object.__setattr__(self, "indices", frozen_array(np.unique(
+            np.asarray(self.indices, dtype=np.int64)), np.int64))
+        object.__setattr__(self, "interval", int(self.interval))
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A synaptic value taken from a column of the connector's connection list."""
+    column: str
