@@ -236,7 +236,8 @@ def mpi():
             from mpi4py import MPI
             _mpi_module = MPI
         except (ImportError, RuntimeError, OSError) as error:
-            _mpi_problem = f"{type(error).__name__}: {error}"
+            lines = str(error).splitlines() or [""]
+            _mpi_problem = f"{type(error).__name__}: {lines[0]}"
     return _mpi_module
 
 

@@ -300,24 +300,40 @@ def _place(proj, geometry, counts: _Counts, row_next, offset, weight, weight_ind
     streams = Streams(proj.seed, proj.id)
     local_post = counts.local_post
     row_of_pre = counts.per_pre
+    scalar_delay = is_homogeneous(proj.delay)
+    if scalar_delay:
+        delay_offset = int(delay_steps(float(proj.delay), dt)) * stride + receptor_base
     for b in counts.blocks.tolist():
         lo, hi, block = _generate(proj, geometry, streams, b)
         if len(block) == 0:
             continue
-        keep = _local_mask(local_post, lo, hi)[block.post - lo]
+        mine = _local_mask(local_post, lo, hi)
+        keep = mine[block.post - lo]
         row = row_of_pre[block.pre[keep]]
-        # positions: rows filled in block order (stable within a row)
-        order = np.argsort(row, kind="stable")
-        sorted_rows = row[order]
+        # each synapse's place in its row: rows are filled in block order
+        # (sorting (row, position) keys, unique, so no stable sort is needed)
+        n = row.size
+        key = np.sort(row * n + np.arange(n))
+        sorted_rows, position = np.divmod(key, n)
         run_start = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
-        run_length = np.diff(np.r_[run_start, sorted_rows.size])
-        within = np.arange(sorted_rows.size) - np.repeat(run_start, run_length)
-        where = np.empty(row.size, dtype=np.int64)
-        where[order] = row_next[sorted_rows] + within
+        run_length = np.diff(np.r_[run_start, n])
+        where = np.empty(n, dtype=np.int64)
+        where[position] = (row_next[sorted_rows]
+                           + np.arange(n) - np.repeat(run_start, run_length))
         row_next[sorted_rows[run_start]] += run_length
-        d = block_values(proj.delay, geometry, proj.connector, block, b)[keep]
-        target = local_index(np.asarray(proj.post[block.post[keep]], dtype=np.int64))
-        offset[where] = delay_steps(d, dt) * stride + receptor_base + target
+        # local index of each of the block's posts, looked up once per post
+        block_local = np.zeros(hi - lo, dtype=np.int64)
+        posts = np.flatnonzero(mine)
+        block_local[posts] = local_index(np.asarray(proj.post[posts + lo], dtype=np.int64))
+        target = block_local[block.post[keep] - lo]
+        if scalar_delay:
+            offset[where] = delay_offset + target
+        else:
+            d = block_values(proj.delay, geometry, proj.connector, block, b)[keep]
+            offset[where] = delay_steps(d, dt) * stride + receptor_base + target
+        if is_homogeneous(proj.weight) and weight is None:
+            weight_index[where] = np.searchsorted(weight_table, float(proj.weight))
+            continue
         w = block_values(proj.weight, geometry, proj.connector, block, b)[keep]
         if weight is not None:
             weight[where] = w

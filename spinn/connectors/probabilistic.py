@@ -13,7 +13,8 @@ import numpy as np
 
 from .base import SYNAPSE_BLOCK, Block, Connector, Geometry, Streams, empty_block
 
-__all__ = ["FixedProbability", "FixedNumberPre", "bernoulli_hits", "distinct_draws"]
+__all__ = ["FixedProbability", "FixedNumberPre", "bernoulli_hits", "distinct_draws",
+           "uniform_integers"]
 
 
 def bernoulli_hits(rng: np.random.Generator, p: float, n: int) -> np.ndarray:
@@ -44,29 +45,45 @@ def bernoulli_hits(rng: np.random.Generator, p: float, n: int) -> np.ndarray:
     return np.concatenate(chunks).astype(np.int64, copy=False)
 
 
+def uniform_integers(rng: np.random.Generator, pool: np.ndarray, n: int) -> np.ndarray:
+    """For each row ``i``, ``n`` integers uniform in ``[0, pool[i])`` (int32 where
+    they fit): scaled uniform doubles, much faster than ``integers`` with a
+    bound per row, and unbiased to within ``pool / 2**53``."""
+    pool = np.asarray(pool, dtype=np.int64)
+    dtype = np.int32 if pool.size == 0 or int(pool.max()) < 2**31 else np.int64
+    draws = (rng.random((pool.size, n)) * pool[:, None]).astype(dtype)
+    return np.minimum(draws, (pool - 1)[:, None].astype(dtype), out=draws)
+
+
 def distinct_draws(rng: np.random.Generator, pool: np.ndarray, n: int) -> np.ndarray:
     """For each row ``i``, ``n`` distinct integers in ``[0, pool[i])``, sorted.
 
     Sparse rows (``2 n <= pool``): draw with replacement, then redraw the
-    repeats until none are left. The rule treats every value alike, so each
-    row is a uniformly chosen subset. Dense rows: the first ``n`` of a
-    random permutation (sorting random keys), in chunks of rows to bound memory.
+    repeats until none are left (re-sorting only the rows that had some).
+    The rule treats every value alike, so each row is a uniformly chosen
+    subset. Dense rows: the first ``n`` of a random permutation (sorting
+    random keys), in chunks of rows to bound memory.
     """
     pool = np.asarray(pool, dtype=np.int64)
     m = pool.size
     if n == 0 or m == 0:
         return np.zeros((m, n), dtype=np.int64)
     if 2 * n <= int(pool.min()):
-        draws = rng.integers(0, pool[:, None], size=(m, n))
+        draws = uniform_integers(rng, pool, n)
         draws.sort(axis=1)
+        rows = np.arange(m)
         while True:
-            repeat = np.zeros(draws.shape, dtype=bool)
-            repeat[:, 1:] = draws[:, 1:] == draws[:, :-1]
-            if not repeat.any():
+            sub = draws[rows]
+            repeat = np.zeros(sub.shape, dtype=bool)
+            repeat[:, 1:] = sub[:, 1:] == sub[:, :-1]
+            has = repeat.any(axis=1)
+            if not has.any():
                 return draws
-            rows = np.nonzero(repeat)[0]
-            draws[repeat] = rng.integers(0, pool[rows])
-            draws.sort(axis=1)
+            rows, sub, repeat = rows[has], sub[has], repeat[has]
+            which = np.nonzero(repeat)[0]
+            sub[repeat] = uniform_integers(rng, pool[rows][which], 1)[:, 0]
+            sub.sort(axis=1)
+            draws[rows] = sub
     width = int(pool.max())
     out = np.empty((m, n), dtype=np.int64)
     rows_per_chunk = max(1, (1 << 22) // max(width, 1))
@@ -127,13 +144,14 @@ class FixedNumberPre(Connector):
                 f"{int(posts[short][0])} but only {int(pool[short][0])} are available")
         rng = streams.generator(lo // SYNAPSE_BLOCK)
         if self.with_replacement:
-            draws = rng.integers(0, pool[:, None], size=(posts.size, n))
+            draws = uniform_integers(rng, pool, n)
+            draws.sort(axis=1)
         else:
             draws = distinct_draws(rng, pool, n)
-        skip = excluded[:, None]
-        draws += (skip >= 0) & (draws >= skip)     # step over the neuron itself
-        draws.sort(axis=1)
-        return Block(draws.ravel(), np.repeat(posts, n))
+        pre = draws.astype(np.int64).ravel()
+        if (excluded >= 0).any():             # step over the neuron itself (order kept)
+            pre += pre >= np.repeat(np.where(excluded >= 0, excluded, geometry.n_pre), n)
+        return Block(pre, np.repeat(posts, n))
 
     def expected_synapses(self, geometry: Geometry) -> float:
         return float(self.n) * geometry.n_post

@@ -7,6 +7,7 @@ typed buffers of only the cells asked for.
 """
 from __future__ import annotations
 
+import neo
 import numpy as np
 from pyNN import recording
 
@@ -114,8 +115,36 @@ class Recorder(recording.Recorder):
 
     def get(self, variables, gather=False, filter_ids=None, clear=False,
             annotations=None, locations=None):
+        """The recorded data as a neo Block (PyNN's ``Recorder.get``).
+
+        PyNN 0.13 filters stored segments (those of earlier ``reset()``
+        calls) by comparing signal names with ``Variable`` tuples, which never
+        match, and assigns the result to a shallow copy that shares its signal
+        list with the stored segment: ``get_data("v")`` after a reset empties
+        the stored segment's signals for good. This filters into new segments
+        and leaves the stored ones alone.
+        """
         state.built_simulation()
-        return super().get(variables, gather, filter_ids, clear, annotations, locations)
+        names = "all" if variables == "all" else {
+            v.name for v in self._localize_variables(variables, locations)}
+        data = neo.Block()
+        data.segments = [_filtered(segment, names) for segment in self.cache]
+        if state.running or not data.segments:     # before any run: the initial state
+            data.segments.append(self._get_current_segment(
+                filter_ids=filter_ids,
+                variables="all" if names == "all" else self._localize_variables(
+                    variables, locations), clear=clear))
+        for segment in data.segments:
+            segment.block = data
+        data.name = self.population.label
+        data.description = self.population.describe()
+        data.rec_datetime = data.segments[0].rec_datetime
+        data.annotate(**self.metadata)
+        if annotations:
+            data.annotate(**annotations)
+        if clear:
+            self.clear()
+        return data
 
     def write(self, variables, file=None, gather=False, filter_ids=None,
               clear=False, annotations=None, locations=None):
@@ -127,3 +156,15 @@ class Recorder(recording.Recorder):
                         locations=locations)
         if state.real_rank == 0:
             io.write_block(data)
+
+
+def _filtered(segment, names):
+    """A new segment with only the recordings of the variables ``names``."""
+    if names == "all":
+        return segment
+    new = neo.Segment(name=segment.name, description=segment.description,
+                      rec_datetime=segment.rec_datetime, **segment.annotations)
+    if "spikes" in names:
+        new.spiketrains = segment.spiketrains
+    new.analogsignals = [signal for signal in segment.analogsignals if signal.name in names]
+    return new

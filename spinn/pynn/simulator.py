@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+import pyNN.random
 from pyNN import common
 
 from ..errors import SimulationStateError
@@ -157,6 +158,17 @@ class State(common.control.BaseState):
 
 
 state = State()
+
+
+def _mpi_config():
+    """PyNN's ``random.get_mpi_config``, which catches only ImportError: mpi4py 4
+    raises RuntimeError when it cannot load an MPI library, and every
+    ``NumpyRNG()`` asks. Without MPI there is one process."""
+    from ..comm import world_rank, world_size
+    return world_rank(), world_size()
+
+
+pyNN.random.get_mpi_config = _mpi_config
 
 
 def env_virtual_ranks():
