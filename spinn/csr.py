@@ -10,10 +10,12 @@ def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     >>> ranges(np.array([5, 0]), np.array([2, 3])).tolist()
     [5, 6, 0, 1, 2]
     """
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    return np.repeat(np.asarray(starts, dtype=np.int64) - np.cumsum(lengths) + lengths,
-                     lengths) + np.arange(total)
+    ends = np.cumsum(lengths, dtype=np.int64)
+    if ends.size == 0:
+        return ends
+    out = np.arange(ends[-1], dtype=np.int64)
+    out += np.repeat(starts - ends + lengths, lengths)
+    return out
 
 
 def row_entries(ptr: np.ndarray, rows: np.ndarray) -> np.ndarray:

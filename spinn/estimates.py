@@ -25,12 +25,13 @@ from .values import RandomValue, is_homogeneous
 
 __all__ = ["network_graph", "expected_synapses", "BYTES_PER_SYNAPSE"]
 
-#: Memory of one static synapse on its target rank, as measured (peak RSS of
-#: the build, transient arrays included, over the rank's synapses; see
-#: benchmarks/RESULTS.md): a ring-buffer offset (int32) and a weight (a
-#: one-byte table index in most models, 8 bytes where weights differ), plus
-#: the rows. The partitioner's feasibility check uses it.
-BYTES_PER_SYNAPSE = 16.0
+#: Memory of one static synapse on its target rank, as measured: peak RSS of
+#: the build (transient arrays included) minus an idle ``import spinn``, over
+#: the rank's synapses, for Brunel 12.5k with every weight different (8-byte
+#: weights): 13.8 B (6.8 B with two distinct weights, stored as one-byte
+#: table indices). ``python benchmarks/brunel.py --random-weights``; see
+#: benchmarks/RESULTS.md. The partitioner's feasibility check uses it.
+BYTES_PER_SYNAPSE = 14.0
 #: Per neuron besides parameters, state and ring buffer: global id (int64),
 #: key (uint32), slice index (int64), injected current, gid sort order.
 _BYTES_PER_NEURON_BOOKKEEPING = 56.0

@@ -251,15 +251,9 @@ class Grid2D:
             grid2d_shape(self.size, self.aspect_ratio)
 
     def take(self, indices) -> np.ndarray:
-        index = np.asarray(indices, dtype=np.int64)
-        point = _grid_points(self.fill_order, self.key, self.size, index)
         _, ny = grid2d_shape(int(self.size), self.aspect_ratio)
-        ix, iy = np.divmod(point, ny)
-        out = _positions_shape(index)
-        out[0] = self.x0 + self.dx * ix.astype(np.float64)
-        out[1] = self.y0 + self.dy * iy.astype(np.float64)
-        out[2] = self.z + 0.0
-        return out
+        return _lattice(self, indices, ny, 1, (self.x0, self.y0, self.z),
+                        (self.dx, self.dy, 0.0))
 
 
 @dataclass(frozen=True)
@@ -285,16 +279,22 @@ class Grid3D:
             grid3d_shape(self.size, self.aspect_ratioXY, self.aspect_ratioXZ)
 
     def take(self, indices) -> np.ndarray:
-        index = np.asarray(indices, dtype=np.int64)
-        point = _grid_points(self.fill_order, self.key, self.size, index)
         _, ny, nz = grid3d_shape(int(self.size), self.aspect_ratioXY, self.aspect_ratioXZ)
-        ixy, iz = np.divmod(point, nz)
-        ix, iy = np.divmod(ixy, ny)
-        out = _positions_shape(index)
-        out[0] = self.x0 + self.dx * ix.astype(np.float64)
-        out[1] = self.y0 + self.dy * iy.astype(np.float64)
-        out[2] = self.z0 + self.dz * iz.astype(np.float64)
-        return out
+        return _lattice(self, indices, ny, nz, (self.x0, self.y0, self.z0),
+                        (self.dx, self.dy, self.dz))
+
+
+def _lattice(grid, indices, ny: int, nz: int, origin, spacing) -> np.ndarray:
+    """Positions of ``indices`` on a grid filled along z, then y, then x
+    (``nz = 1`` for a plane): ``origin + spacing * (ix, iy, iz)``."""
+    index = np.asarray(indices, dtype=np.int64)
+    point = _grid_points(grid.fill_order, grid.key, grid.size, index)
+    ixy, iz = np.divmod(point, nz)
+    ix, iy = np.divmod(ixy, ny)
+    out = _positions_shape(index)
+    for axis, steps in enumerate((ix, iy, iz)):
+        out[axis] = origin[axis] + spacing[axis] * steps.astype(np.float64)
+    return out
 
 
 @dataclass(frozen=True)

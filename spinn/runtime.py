@@ -67,6 +67,7 @@ class RankRuntime:
         self.ring = np.zeros(self.n_slots * self.stride)
         self._build_rules()
         self._build_routing()
+        self._build_decoding()
         self.recorder = RankRecorder(self.slots, self.n_local, self.neurons.index)
         self.current_step = step
         self.n_spikes = 0
@@ -107,6 +108,17 @@ class RankRuntime:
         self.slice_sends = counts > 0
         self._no_send = (np.zeros(self.out_ranks.size, dtype=np.int64),
                          np.zeros(0, dtype=np.uint32))
+
+    def _build_decoding(self):
+        """The key of every source with synapses here (ascending, as keys grow
+        with global ids), and, where all rows are static, each source's
+        synapses as one contiguous range (no per-row expansion per step)."""
+        syn = self.image.synapses
+        base, first = self.image.needed_key_base, self.image.needed_first_gid
+        s = np.searchsorted(first, syn.source_gid, side="right") - 1
+        # a sentinel above every key: searchsorted always lands on an entry
+        self.source_key = np.append(base[s] + (syn.source_gid - first[s]), 1 << 40)
+        self.source_syn_ptr = syn.row_ptr[syn.source_rows] if self.row_kind is None else None
 
     def state_arrays(self) -> dict:
         """Every dynamic array of this rank by name (the step is ``current_step``)."""
@@ -208,27 +220,26 @@ class RankRuntime:
 
     def receive(self, k: int, keys: np.ndarray) -> None:
         """Scatter the rows of the received keys into the ring buffer."""
-        syn = self.image.synapses
         if keys.size == 0:
             return
         self.n_keys_received += keys.size
-        if syn.source_gid.size == 0:
+        source_key = self.source_key
+        if source_key.size == 1:                     # only the sentinel: no synapses here
             return
-        keys = np.sort(keys.astype(np.int64), kind="stable")   # canonical: by source gid
-        base = self.image.needed_key_base
-        s = np.searchsorted(base, keys, side="right") - 1
-        gids = self.image.needed_first_gid[s] + (keys - base[s])
-        src = np.searchsorted(syn.source_gid, gids)
-        src_c = np.minimum(src, syn.source_gid.size - 1)
-        src = src_c[syn.source_gid[src_c] == gids]
+        keys = np.sort(keys, kind="stable")          # canonical: by source gid
+        src = np.searchsorted(source_key, keys)
+        src = src[source_key[src] == keys]
         self.n_keys_used += src.size
         if src.size == 0:
             return
+        if self.source_syn_ptr is not None:          # only static rows: one range each
+            ptr = self.source_syn_ptr
+            first = ptr[src]
+            self._scatter(k, ranges(first, ptr[src + 1] - first))
+            return
+        syn = self.image.synapses
         first = syn.source_rows[src]
         rows = ranges(first, syn.source_rows[src + 1] - first)
-        if self.row_kind is None:
-            self._scatter(k, row_entries(syn.row_ptr, rows))
-            return
         kind = self.row_kind[rows]
         static = kind == _STATIC
         if static.any():
