@@ -47,9 +47,6 @@ class Exchange(Protocol):
     def barrier(self) -> None: ...
 
 
-_REDUCE = {"sum": np.add, "min": np.minimum, "max": np.maximum}
-
-
 def _empty(dtype) -> np.ndarray:
     return np.zeros(0, dtype=dtype)
 
@@ -201,17 +198,6 @@ class MPIExchange:
 
     def barrier(self):
         self.comm.Barrier()
-
-
-def reduce_local(values, op: str = "sum"):
-    """Combine the values of the ranks one process hosts."""
-    values = list(values)
-    if not values:
-        raise ValueError("nothing to reduce")
-    out = np.asarray(values[0]).copy()
-    for v in values[1:]:
-        out = _REDUCE[op](out, v)
-    return out
 
 
 # -- finding MPI --------------------------------------------------------------------

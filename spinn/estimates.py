@@ -21,7 +21,7 @@ from .build import geometry_for
 from .connectors import Geometry
 from .models import MODELS, N_RECEPTORS
 from .network import NetworkSpec
-from .values import RandomValue, is_homogeneous
+from .values import is_homogeneous
 
 __all__ = ["network_graph", "expected_synapses", "BYTES_PER_SYNAPSE"]
 
@@ -79,18 +79,13 @@ def _ring_slots(spec: NetworkSpec, population: int) -> int:
 
 
 def _rate(population, default: float) -> float:
-    """A source's own ``rate`` (Hz) if it has one, else ``default``."""
-    if not population.model.startswith("SpikeSource"):
-        return default
-    rate = population.params.get("rate")
-    if rate is None:
-        return default
+    """A source's own ``rate`` (Hz) if it is a number or an array (its mean),
+    else ``default``."""
+    rate = population.params.get("rate") if population.model.startswith("SpikeSource") else None
     if is_homogeneous(rate):
         return float(rate)
     if isinstance(rate, np.ndarray):
         return float(np.mean(rate))
-    if isinstance(rate, RandomValue):
-        return default
     return default
 
 

@@ -71,11 +71,6 @@ class Simulation:
     def built(self) -> bool:
         return self.mapping is not None
 
-    @property
-    def engines(self):
-        """The runtimes of the ranks this process hosts (older name)."""
-        return self.runtimes
-
     # -- build -------------------------------------------------------------------
     def _check_spec(self, spec: NetworkSpec) -> None:
         """Every process holds the same description (collective)."""

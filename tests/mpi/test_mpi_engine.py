@@ -106,3 +106,48 @@ def test_projection_save_writes_once_and_matches_serial(tmp_path_factory):
         with open(path) as f:
             texts.append(f.read())
     assert texts[0] == texts[1]
+
+
+def test_queries_answered_on_one_rank_alone():
+    """len(prj) and get_min_delay() use numbers computed at build: one rank may
+    ask without the others (no collective call, no hang)."""
+    from mpi4py import MPI
+    sim.setup(timestep=0.1, quiet=True)
+    a = sim.Population(10, sim.SpikeSourcePoisson(rate=10.0))
+    b = sim.Population(10, sim.IF_curr_exp())
+    prj = sim.Projection(a, b, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1, delay=0.7))
+    sim.run(1.0)
+    answers = (len(prj), sim.get_min_delay()) if MPI.COMM_WORLD.rank == 0 else None
+    MPI.COMM_WORLD.Barrier()
+    if MPI.COMM_WORLD.rank == 0:
+        assert answers == (100, 0.7)
+    sim.end()
+
+
+def test_different_descriptions_are_named():
+    """A script that builds different networks in different processes (here an
+    array that depends on the rank) is refused at build, naming the object."""
+    from mpi4py import MPI
+    from spinn.errors import RankError
+    sim.setup(timestep=0.1, quiet=True)
+    sim.Population(5, sim.IF_curr_exp(), label="same")
+    sim.Population(5, sim.IF_curr_exp(tau_m=np.full(5, 10.0 + MPI.COMM_WORLD.rank)),
+                   label="differs")
+    with pytest.raises(RankError, match="Population 'differs', field 'params'"):
+        sim.run(1.0)
+    sim.end()
+
+
+def test_unseeded_random_values_agree_between_processes():
+    from mpi4py import MPI
+    sim.setup(timestep=0.1, quiet=True)
+    p = sim.Population(50, sim.IF_curr_exp(tau_m=sim.RandomDistribution("uniform", (10, 20))))
+    p.initialize(v=sim.RandomDistribution("normal", (-60.0, 2.0)))
+    p.record("v")
+    sim.run(1.0)
+    v = np.asarray(p.get_data().segments[0].filter(name="v")[0].magnitude)
+    tau = np.asarray(p.get("tau_m"))
+    everything = MPI.COMM_WORLD.allgather((v.tobytes(), tau.tobytes()))
+    assert all(x == everything[0] for x in everything)
+    assert len(np.unique(tau)) == 50
+    sim.end()
