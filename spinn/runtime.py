@@ -118,7 +118,14 @@ class RankRuntime:
         s = np.searchsorted(first, syn.source_gid, side="right") - 1
         # a sentinel above every key: searchsorted always lands on an entry
         self.source_key = np.append(base[s] + (syn.source_gid - first[s]), 1 << 40)
-        self.source_syn_ptr = syn.row_ptr[syn.source_rows] if self.row_kind is None else None
+        # every synapse plastic, numbered as in the CSR: plastic index = CSR position
+        self.all_plastic = (self.plasticity is not None and self.short_term is None
+                            and self.plasticity.space.n == syn.n_synapses
+                            and bool(np.all(self.plasticity.space.csr
+                                            == np.arange(syn.n_synapses))))
+        static = self.row_kind is None
+        self.source_syn_ptr = (syn.row_ptr[syn.source_rows] if static or self.all_plastic
+                               else None)
 
     def state_arrays(self) -> dict:
         """Every dynamic array of this rank by name (the step is ``current_step``)."""
@@ -232,10 +239,17 @@ class RankRuntime:
         self.n_keys_used += src.size
         if src.size == 0:
             return
-        if self.source_syn_ptr is not None:          # only static rows: one range each
+        if self.source_syn_ptr is not None:          # one kind of row: one range each
             ptr = self.source_syn_ptr
             first = ptr[src]
-            self._scatter(k, ranges(first, ptr[src + 1] - first))
+            syn = ranges(first, ptr[src + 1] - first)
+            if not self.all_plastic:
+                self._scatter(k, syn)
+                return
+            repeats = bool(keys.size > 1 and np.any(keys[1:] == keys[:-1]))
+            now = self.plasticity.pre_spikes(k, syn, may_repeat=repeats)
+            if now.size:
+                self._scatter(k, now, weights=self.plasticity.weight[now])
             return
         syn = self.image.synapses
         first = syn.source_rows[src]
