@@ -102,9 +102,11 @@ def main() -> None:
         sim.run(args.tstop)
         wall = time.perf_counter() - t1
         n = sum(len(t) for t in exc[:500].get_data("spikes").segments[0].spiketrains)
+        phases = (sim.get_run_statistics()["phase_s_by_process"] if args.simulator == "spinn"
+                  else "")
         if sim.rank() == 0:
             print(f"simulate {wall:.2f} s for {args.tstop:g} ms; rate of 500 excitatory "
-                  f"cells {n / 500 / (args.tstop / 1000.0):.1f} Hz", flush=True)
+                  f"cells {n / 500 / (args.tstop / 1000.0):.1f} Hz {phases}", flush=True)
     sim.end()
 
 

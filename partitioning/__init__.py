@@ -110,7 +110,9 @@ def _place(graph, slices, n_ranks, placement, ranks_per_node, max_imbalance, byt
                 f"{_format_bytes(n_ranks * bytes_per_rank)}: run on at least {need} ranks "
                 f"(more if slices must stay whole), or on ranks with more memory"
             )
-    weights = [None] if bytes_per_rank is None else [None, memory]
+    work = None if graph.cost_per_atom is None else graph.slice_load(slices.vertex,
+                                                                      slices.sizes())
+    weights = [work] if bytes_per_rank is None else [work, memory]
     for weight in weights:
         if placement == "traffic":
             result = place_traffic(graph, slices, n_ranks, ranks_per_node=ranks_per_node,

@@ -85,6 +85,10 @@ class Graph:
         receptor).
     dt_ms : float
         Time step, in ms (turns rates into spikes per step).
+    cost_per_atom : float64[V] or None
+        Work of one atom per time step, in seconds (update, events received,
+        sources generated with it): placement balances it. ``None``: every
+        atom costs the same (placement balances atoms).
 
     Raises
     ------
@@ -103,6 +107,7 @@ class Graph:
     bytes_per_atom: np.ndarray | None = None
     bytes_per_synapse: float = 16.0
     dt_ms: float = 0.1
+    cost_per_atom: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         def set_field(name, value):
@@ -157,6 +162,7 @@ class Graph:
             ("synapses", "edge", self.edges.shape[0], "expected synapse count"),
             ("rate_hz", "vertex", n_vertices, "rate (Hz)"),
             ("bytes_per_atom", "vertex", n_vertices, "bytes per atom"),
+            ("cost_per_atom", "vertex", n_vertices, "cost per atom (s)"),
         ):
             if getattr(self, name) is None:
                 continue
@@ -206,6 +212,13 @@ class Graph:
         if self.synapses is None:
             return np.zeros(self.n_vertices)
         return np.bincount(self.edges[:, 1], weights=self.synapses, minlength=self.n_vertices)
+
+    def slice_load(self, vertex: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """Load of slices of ``vertex`` with ``sizes`` atoms: their work per
+        step (seconds) where costs are given, else their atoms."""
+        if self.cost_per_atom is None:
+            return sizes.astype(np.float64)
+        return sizes * self.cost_per_atom[vertex]
 
     def memory_per_atom(self) -> np.ndarray:
         """Expected bytes per atom of each vertex, its incoming synapses included (float64[V])."""
@@ -484,6 +497,7 @@ class Mapping:
             ("synapses", graph.synapses),
             ("rate_hz", graph.rate_hz),
             ("bytes_per_atom", graph.bytes_per_atom),
+            ("cost_per_atom", graph.cost_per_atom),
             ("vertex", self.slices.vertex),
             ("lo", self.slices.lo),
             ("hi", self.slices.hi),

@@ -22,13 +22,14 @@ import partitioning
 
 from .connectors import Geometry
 from .errors import NetworkError
+from .fusion import FusedImage, build_fused, fused_projections
 from .models import MODELS
 from .network import GidRange, NetworkSpec
 from .synapses import SynapseImage, build_synapses
 from .values import evaluate, frozen_array
 
 __all__ = ["GroupImage", "RoutingImage", "RankImage", "LocalNeurons", "build_rank_image",
-           "with_routing", "footprint_requests", "GROUP_ORDER"]
+           "with_routing", "footprint_requests", "local_neurons", "GROUP_ORDER", "FusedImage"]
 
 #: order of cell groups in a rank's local index space
 GROUP_ORDER = tuple(MODELS)
@@ -93,6 +94,8 @@ class RankImage:
     #: synapse dynamics of local projections: ``(projection id, label, kind,
     #: rule)`` with kind ``"plastic"`` (a PlasticitySpec) or ``"short_term"``
     rules: tuple = ()
+    #: sources generated here, next to their targets (spinn.fusion.FusedImage)
+    fused: tuple = ()
     routing: RoutingImage | None = None
 
     @property
@@ -141,9 +144,12 @@ def _slice_first_gids(spec: NetworkSpec, mapping) -> np.ndarray:
 
 def _build_groups(spec: NetworkSpec, mapping, mine: np.ndarray):
     sl = mapping.slices
+    fused = fused_projections(spec)
     by_model: dict = {}
     for s in mine.tolist():
         pop = spec.populations[int(sl.vertex[s])]
+        if pop.id in fused:           # generated next to its targets instead
+            continue
         by_model.setdefault(pop.model, []).append((pop, int(sl.lo[s]), int(sl.hi[s]), s))
     groups, gids, keys, slice_of = [], [], [], []
     offset = 0
@@ -220,18 +226,31 @@ def geometry_for(spec: NetworkSpec):
     return geometry_of
 
 
+def local_neurons(spec: NetworkSpec, mapping, local_slices: np.ndarray,
+                  gids: np.ndarray) -> LocalNeurons:
+    """Lookups over the neurons of ``local_slices`` (global ids ``gids``, in
+    local index order)."""
+    first = _slice_first_gids(spec, mapping)
+    fused = fused_projections(spec)
+    keep = np.array([int(mapping.slices.vertex[s]) not in fused for s in local_slices.tolist()],
+                    dtype=bool)
+    mine = local_slices[keep] if local_slices.size else local_slices
+    sizes = mapping.slices.hi - mapping.slices.lo
+    ranges = np.stack([first[mine], first[mine] + sizes[mine]], axis=1) if mine.size else \
+        np.zeros((0, 2), dtype=np.int64)
+    ranges = ranges[np.argsort(ranges[:, 0])] if ranges.size else ranges
+    return LocalNeurons(gids, ranges)
+
+
 def build_rank_image(spec: NetworkSpec, mapping, rank: int) -> RankImage:
     """Rank ``rank``'s neurons and incoming synapses (routing still to come:
     see :func:`with_routing`)."""
     mine = mapping.placement.slices_on(rank)
     groups, gids, keys, slice_of = _build_groups(spec, mapping, mine)
     first = _slice_first_gids(spec, mapping)
-    sizes = mapping.slices.hi - mapping.slices.lo
-    ranges = np.stack([first[mine], first[mine] + sizes[mine]], axis=1) if mine.size else \
-        np.zeros((0, 2), dtype=np.int64)
-    ranges = ranges[np.argsort(ranges[:, 0])] if ranges.size else ranges
-    neurons = LocalNeurons(gids, ranges)
-    synapses = build_synapses(spec.projections, neurons, spec.dt_ms, geometry_for(spec))
+    neurons = local_neurons(spec, mapping, mine, gids)
+    geometry_of = geometry_for(spec)
+    synapses = build_synapses(spec.projections, neurons, spec.dt_ms, geometry_of, spec)
     needed = np.unique(np.searchsorted(first, synapses.source_gid, side="right") - 1)
     return RankImage(
         rank=rank, n_ranks=mapping.placement.n_ranks, dt_ms=spec.dt_ms, seed=spec.seed,
@@ -240,7 +259,8 @@ def build_rank_image(spec: NetworkSpec, mapping, rank: int) -> RankImage:
         local_keys=frozen_array(keys), local_slice=frozen_array(slice_of),
         synapses=synapses, needed_slices=frozen_array(needed.astype(np.int64)),
         needed_key_base=frozen_array(mapping.keys.base[needed].astype(np.int64)),
-        needed_first_gid=frozen_array(first[needed]), rules=synapse_rules(spec, synapses))
+        needed_first_gid=frozen_array(first[needed]), rules=synapse_rules(spec, synapses),
+        fused=build_fused(spec, neurons, geometry_of))
 
 
 def synapse_rules(spec: NetworkSpec, synapses: SynapseImage) -> tuple:

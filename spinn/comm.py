@@ -6,11 +6,13 @@ engine needs collectively:
 * :meth:`~LocalExchange.connect` — once per build: each hosted rank's
   neighbours (the ranks it sends spikes to and receives them from, known
   from the routing footprints);
-* :meth:`~LocalExchange.exchange` — every step: each hosted rank's keys,
-  grouped by destination neighbour, go to exactly those ranks. Under MPI:
-  one ``Neighbor_alltoall`` of counts and one ``Neighbor_alltoallv`` of
-  uint32 keys on a distributed-graph communicator, so nothing per step is
-  sized by the number of ranks; keys a rank sends to itself never enter MPI;
+* :meth:`~LocalExchange.exchange` — each hosted rank's keys, grouped by
+  destination neighbour, go to exactly those ranks. Under MPI: one
+  ``Neighbor_alltoall`` of counts and one ``Neighbor_alltoallv`` of uint32
+  keys on a distributed-graph communicator, so nothing per step is sized by
+  the number of ranks; keys a rank sends to itself never enter MPI.
+  :meth:`~LocalExchange.exchange_batch` does the same for the steps of one
+  minimum delay at once (NEST's scheme), still two collectives;
 * :meth:`~LocalExchange.alltoallv` — build-time requests between ranks
   (typed int64 buffers);
 * :meth:`~LocalExchange.allgatherv` — gathered results as typed buffers
@@ -40,6 +42,7 @@ class Exchange(Protocol):
 
     def connect(self, out_ranks: Sequence, in_ranks: Sequence) -> None: ...
     def exchange(self, sends: Sequence[tuple]) -> list: ...
+    def exchange_batch(self, batch: Sequence[Sequence[tuple]]) -> list: ...
     def alltoallv(self, sends: Sequence[Sequence[np.ndarray]]) -> list: ...
     def allgatherv(self, arrays: Sequence[np.ndarray]) -> np.ndarray: ...
     def allreduce(self, value, op: str = "sum"): ...
@@ -80,6 +83,11 @@ class LocalExchange:
                 if bounds[j + 1] > bounds[j]:
                     pieces[dst].append(keys[bounds[j]:bounds[j + 1]])
         return [np.concatenate(p) if p else _empty(np.uint32) for p in pieces]
+
+    def exchange_batch(self, batch):
+        """Several steps at once: ``batch[j]`` is step ``j``'s ``sends`` (as for
+        :meth:`exchange`); returns ``received[j]``, step ``j``'s keys per hosted rank."""
+        return [self.exchange(sends) for sends in batch]
 
     def alltoallv(self, sends):
         """``sends[i][r]``: array hosted rank ``i`` sends to rank ``r``; returns
@@ -154,6 +162,44 @@ class MPIExchange:
         if total == 0:
             return [mine.copy()]
         return [np.concatenate((mine, self._recv[:total]))]
+
+    def exchange_batch(self, batch):
+        """The keys of several steps in two collectives: the counts per
+        (neighbour, step), then every key, each neighbour's in step order."""
+        MPI = self._MPI
+        n_steps = len(batch)
+        if n_steps == 1:
+            return [self.exchange(batch[0])]
+        n_out = self._out.size
+        counts = np.zeros((n_out, n_steps), dtype=np.int64)
+        mine, parts = [], [[] for _ in range(n_out)]
+        for j, sends in enumerate(batch):
+            step_counts, keys = sends[0]
+            bounds = np.concatenate(([0], np.cumsum(step_counts)))
+            mine.append(keys[bounds[self._self_slot]:bounds[self._self_slot + 1]]
+                        if self._self_slot >= 0 else _empty(np.uint32))
+            for i, slot in enumerate(self._out_pos.tolist()):
+                counts[i, j] = step_counts[slot]
+                parts[i].append(keys[bounds[slot]:bounds[slot + 1]])
+        recv_counts = np.zeros((self._in.size, n_steps), dtype=np.int64)
+        self._graph.Neighbor_alltoall([counts, MPI.INT64_T], [recv_counts, MPI.INT64_T])
+        send = np.concatenate([p for ps in parts for p in ps] or [_empty(np.uint32)])
+        send = np.ascontiguousarray(send, dtype=np.uint32)
+        send_counts = counts.sum(axis=1)
+        per_in = recv_counts.sum(axis=1)
+        recv = np.zeros(int(per_in.sum()), dtype=np.uint32)
+        self._graph.Neighbor_alltoallv(
+            [send, (send_counts, np.cumsum(send_counts) - send_counts), MPI.UINT32_T],
+            [recv, (per_in, np.cumsum(per_in) - per_in), MPI.UINT32_T])
+        # recv holds, per neighbour, its keys step by step
+        ends = np.cumsum(recv_counts.ravel()).reshape(recv_counts.shape)
+        starts = ends - recv_counts
+        out = []
+        for j in range(n_steps):
+            pieces = [mine[j]] + [recv[a:b] for a, b in zip(starts[:, j].tolist(),
+                                                            ends[:, j].tolist()) if b > a]
+            out.append([np.concatenate(pieces) if len(pieces) > 1 else pieces[0].copy()])
+        return out
 
     def alltoallv(self, sends):
         MPI = self._MPI

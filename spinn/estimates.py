@@ -19,6 +19,8 @@ import partitioning
 
 from .build import geometry_for
 from .connectors import Geometry
+from .costs import EVENT_SECONDS, update_seconds
+from .fusion import fused_projections
 from .models import MODELS, N_RECEPTORS
 from .network import NetworkSpec
 from .values import is_homogeneous
@@ -117,20 +119,45 @@ def network_graph(spec: NetworkSpec, *, rate_hz: float = 10.0) -> partitioning.G
         population) pair of each projection, with ``synapses`` (expected
         count), ``rate_hz``, ``bytes_per_atom`` (parameters, state, ring
         buffer and bookkeeping; synapses are added by the partitioner at
-        ``bytes_per_synapse`` each) and ``dt_ms``.
+        ``bytes_per_synapse`` each), ``dt_ms`` and ``cost_per_atom`` (the
+        work per step of :mod:`spinn.costs`: update, events received at the
+        sources' rates, fused sources). A source fused into its targets
+        (:mod:`spinn.fusion`) has no edge and no work: its targets carry it.
     """
+    populations = spec.populations
+    n_vertices = len(populations)
+    rates = np.array([_rate(p, rate_hz) for p in populations], dtype=np.float64)
+    steps_per_s = 1000.0 / spec.dt_ms
+    sizes = np.array([p.size for p in populations], dtype=np.float64)
+    # work per step of each whole population: its update, then its input
+    work = np.array([update_seconds(p.model) * p.size for p in populations])
+    memory = np.array([_bytes_per_neuron(spec, i) for i in range(n_vertices)])
+    fused = fused_projections(spec)
     edges, synapses = [], []
     for projection in spec.projections:
         total = expected_synapses(projection, spec)
-        pre = _neurons_per_population(spec, projection.pre, projection.pre_populations)
         post = _neurons_per_population(spec, projection.post, projection.post_populations)
-        n_pre, n_post = sum(pre.values()), sum(post.values())
+        n_post = sum(post.values())
+        source = projection.pre_populations[0]
+        if fused.get(source) == projection.id:
+            # generated next to the targets: the targets do the work, nothing
+            # travels (a token load keeps the placer's arithmetic finite)
+            work[source] = 1e-12 * sizes[source]
+            memory[source] = 0.0
+            for b, n_b in post.items():
+                work[b] += n_b * (update_seconds(populations[source].model)
+                                  + rates[source] / steps_per_s * EVENT_SECONDS)
+                memory[b] += 8.0 * (len(MODELS[populations[source].model].parameter_names())
+                                    + 4) * n_b / sizes[b]
+            continue
+        pre = _neurons_per_population(spec, projection.pre, projection.pre_populations)
+        n_pre = sum(pre.values())
         for a, n_a in pre.items():
             for b, n_b in post.items():
                 edges.append((a, b))
                 share = (n_a / n_pre) * (n_b / n_post) if n_pre and n_post else 0.0
                 synapses.append(total * share)
-    populations = spec.populations
+                work[b] += total * share * rates[a] / steps_per_s * EVENT_SECONDS
     return partitioning.Graph(
         n_atoms=np.array([p.size for p in populations], dtype=np.int64),
         max_atoms_per_core=np.array([p.max_atoms_per_core for p in populations],
@@ -138,9 +165,9 @@ def network_graph(spec: NetworkSpec, *, rate_hz: float = 10.0) -> partitioning.G
         edges=np.array(edges, dtype=np.int64).reshape(-1, 2),
         labels=tuple(p.label for p in populations),
         synapses=np.array(synapses, dtype=np.float64),
-        rate_hz=np.array([_rate(p, rate_hz) for p in populations], dtype=np.float64),
-        bytes_per_atom=np.array([_bytes_per_neuron(spec, i) for i in range(len(populations))],
-                                dtype=np.float64),
+        rate_hz=rates,
+        bytes_per_atom=memory,
         bytes_per_synapse=BYTES_PER_SYNAPSE,
         dt_ms=float(spec.dt_ms),
+        cost_per_atom=work / sizes,
     )

@@ -27,6 +27,7 @@ from partitioning import RoutingTable
 
 from .build import (GroupImage, RankImage, RoutingImage, build_rank_image, footprint_requests,
                     with_routing)
+from .fusion import FusedImage
 from .errors import SpinnError
 from .plasticity import PlasticitySpec
 from .shortterm import ShortTermSpec
@@ -39,7 +40,7 @@ FORMAT = "spinn-rank-image/2"
 
 _TYPES = {cls.__name__: cls for cls in (RankImage, GroupImage, SynapseImage, ProjectionPart,
                                         RoutingImage, RoutingTable, PlasticitySpec,
-                                        ShortTermSpec)}
+                                        ShortTermSpec, FusedImage)}
 
 
 def _encode(obj):
@@ -70,10 +71,11 @@ def _decode(obj):
         if cls is RankImage:
             fields["groups"] = tuple(fields["groups"])
             fields["rules"] = tuple(tuple(r) for r in fields["rules"])
+            fields["fused"] = tuple(fields["fused"])
+        if cls in (GroupImage, FusedImage) and fields["spike_times"] is not None:
+            fields["spike_times"] = tuple(fields["spike_times"])
         if cls is GroupImage:
             fields["populations"] = tuple(tuple(p) for p in fields["populations"])
-            if fields["spike_times"] is not None:
-                fields["spike_times"] = tuple(fields["spike_times"])
         if cls is SynapseImage:
             fields["parts"] = tuple(fields["parts"])
         return cls(**fields)

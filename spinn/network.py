@@ -339,6 +339,8 @@ class NetworkSpec:
     populations: tuple = ()
     projections: tuple = ()
     current_sources: tuple = ()
+    #: generate one-to-one sources next to their targets (spinn.fusion)
+    fuse_sources: bool = True
 
     def __post_init__(self):
         for name in ("populations", "projections", "current_sources"):
@@ -364,13 +366,15 @@ class NetworkSpec:
 
     def object_digests(self) -> list:
         """Per object: its description and its field digests (for naming a mismatch)."""
-        head = ("network", (("dt_ms", repr(self.dt_ms)), ("seed", repr(self.seed))))
+        head = ("network", (("dt_ms", repr(self.dt_ms)), ("seed", repr(self.seed)),
+                            ("fuse_sources", repr(self.fuse_sources))))
         return [head] + [(name, obj.field_digests) for name, obj in self.objects()]
 
     @cached_property
     def digest(self) -> str:
         """SHA-256 (hex) of the whole description: every object and every field."""
-        h = hashlib.sha256(f"dt={self.dt_ms!r};seed={self.seed!r};".encode())
+        h = hashlib.sha256(f"dt={self.dt_ms!r};seed={self.seed!r};"
+                           f"fuse={self.fuse_sources!r};".encode())
         for name, obj in self.objects():
             h.update(f"{name}:{obj.digest};".encode())
         return h.hexdigest()
@@ -410,6 +414,7 @@ class NetworkDraft:
         self.populations: list = []
         self.projections: list = []
         self.current_sources: list = []
+        self.fuse_sources = True
         self._serials: dict = {}
         self._version = 0
         self._frozen: NetworkSpec | None = None
@@ -445,7 +450,7 @@ class NetworkDraft:
             self._frozen = NetworkSpec(
                 dt_ms=self.dt_ms, seed=self.seed, version=self._version,
                 populations=tuple(self.populations), projections=tuple(self.projections),
-                current_sources=tuple(self.current_sources))
+                current_sources=tuple(self.current_sources), fuse_sources=self.fuse_sources)
         return self._frozen
 
     @property
@@ -513,9 +518,9 @@ def changes_between(old: NetworkSpec, new: NetworkSpec) -> Changes:
         raise SimulationStateError(
             f"cannot add {name} after the network was built (at the first run() or "
             "Projection query); create every population and projection before it")
-    if new.dt_ms != old.dt_ms or new.seed != old.seed:
-        raise SimulationStateError("the timestep and seed cannot change after the network "
-                                   "was built; call setup() again")
+    if (new.dt_ms, new.seed, new.fuse_sources) != (old.dt_ms, old.seed, old.fuse_sources):
+        raise SimulationStateError("the timestep, seed and options cannot change after the "
+                                   "network was built; call setup() again")
     for a, b in zip(old.populations, new.populations):
         if a is b:
             continue

@@ -49,6 +49,41 @@ def _make_group(image, dt: float, seed: int):
     return cls(image.gids, params, initial, dt, seed, **extra)
 
 
+def _source_weights(syn) -> np.ndarray | None:
+    """The weight of each source when every one of its synapses here has the
+    same weight (as in most models: one weight per projection), else None."""
+    if syn.n_synapses == 0:
+        return None
+    starts = syn.row_ptr[syn.source_rows[:-1]]
+    values = syn.weight_index if syn.weight is None else syn.weight
+    low = np.minimum.reduceat(values, starts)
+    if not np.array_equal(low, np.maximum.reduceat(values, starts)):
+        return None
+    return syn.weight_table[low] if syn.weight is None else low.astype(np.float64)
+
+
+class FusedInput:
+    """Source neurons generated next to their one-to-one targets (:mod:`spinn.fusion`)."""
+
+    def __init__(self, image, dt: float, seed: int, stride: int, n_local: int):
+        cls = MODELS[image.model]
+        extra = {"spike_times": image.spike_times} if image.spike_times is not None else {}
+        self.group = cls(image.gids, {n: np.asarray(v) for n, v in image.params.items()}, {},
+                         dt, seed, **extra)
+        self.first_gid = image.first_gid
+        self.gids = image.gids
+        self.record = np.zeros(image.index.size, dtype=bool)
+        self.stride, self.n_local = stride, n_local
+        self.use(image)
+
+    def use(self, image) -> None:
+        """Synapses (and parameters) of a newer image; the group's state stays."""
+        self.image = image
+        offset = image.delay * self.stride + image.receptor * self.n_local + image.target
+        self.offset = offset.astype(np.int32 if offset.max(initial=0) < 2**31 else np.int64)
+        self.weight = image.weight
+
+
 class RankRuntime:
     """Everything rank ``image.rank`` simulates, started from its image."""
 
@@ -63,7 +98,11 @@ class RankRuntime:
         self.slots = [CellGroupSlot(g, _make_group(g, self.dt, image.seed)) for g in image.groups]
         syn = image.synapses
         self.stride = N_RECEPTORS * self.n_local
-        self.n_slots = syn.n_slots
+        self.fused = [FusedInput(f, self.dt, image.seed, self.stride, self.n_local)
+                      for f in image.fused]
+        self._fused_events: dict = {}      # step -> [(first gid, ring positions, weights)]
+        self.n_slots = max([syn.n_slots] + [int(f.delay.max()) + 1 for f in image.fused
+                                            if f.delay.size])
         self.ring = np.zeros(self.n_slots * self.stride)
         self._build_rules()
         self._build_routing()
@@ -118,6 +157,7 @@ class RankRuntime:
         s = np.searchsorted(first, syn.source_gid, side="right") - 1
         # a sentinel above every key: searchsorted always lands on an entry
         self.source_key = np.append(base[s] + (syn.source_gid - first[s]), 1 << 40)
+        self.source_gid = syn.source_gid
         # every synapse plastic, numbered as in the CSR: plastic index = CSR position
         self.all_plastic = (self.plasticity is not None and self.short_term is None
                             and self.plasticity.space.n == syn.n_synapses
@@ -126,6 +166,7 @@ class RankRuntime:
         static = self.row_kind is None
         self.source_syn_ptr = (syn.row_ptr[syn.source_rows] if static or self.all_plastic
                                else None)
+        self.source_weight = _source_weights(syn) if static else None
 
     def state_arrays(self) -> dict:
         """Every dynamic array of this rank by name (the step is ``current_step``)."""
@@ -133,6 +174,9 @@ class RankRuntime:
         for i, slot in enumerate(self.slots):
             for name, array in dynamic_state(slot.group).items():
                 out[f"group/{i}:{slot.model_name}/{name}"] = array
+        for i, fused in enumerate(self.fused):
+            for name, array in dynamic_state(fused.group).items():
+                out[f"fused/{i}:{fused.image.model}/{name}"] = array
         if self.plasticity is not None:
             out.update({f"plastic/{k}": v for k, v in self.plasticity.state_arrays().items()})
         if self.short_term is not None:
@@ -143,6 +187,10 @@ class RankRuntime:
     # -- recording and current sources -------------------------------------------------
     def configure_recording(self, populations, stamp: int) -> None:
         self.recorder.configure(populations, stamp, self.neurons.is_local)
+        for fused in self.fused:
+            spec = populations[fused.image.population].record.get("spikes")
+            fused.record[:] = False if spec is None else np.isin(fused.image.index,
+                                                                 spec.indices)
 
     def bind_current_sources(self, sources) -> None:
         """Attach the current sources to this rank's targets (before each run)."""
@@ -197,6 +245,8 @@ class RankRuntime:
         slot_input[:] = 0.0
         stamp = k + 1
         self.recorder.sample(stamp)
+        if self.fused:
+            self._generate_fused(k, base, stamp)
         if not fired_parts:
             return self._no_send
         fired = np.sort(np.concatenate(fired_parts)) if len(fired_parts) > 1 else fired_parts[0]
@@ -207,6 +257,27 @@ class RankRuntime:
         if rec.size:
             self.recorder.spikes.append(stamp, self.image.local_gids[rec])
         return self._route(fired)
+
+    def _generate_fused(self, k: int, base: int, stamp: int) -> None:
+        """Spikes of the fused sources in step ``k``: ``weight × multiplicity`` at
+        each target's ring position, delivered with step ``k``'s keys."""
+        events = []
+        for fused in self.fused:
+            idx, counts = fused.group.step(k, None, None)
+            if idx.size == 0:
+                continue
+            n = idx.size if counts is None else int(counts.sum())
+            self.n_spikes += n
+            self.n_source_spikes += n
+            weight = fused.weight[idx] if counts is None else fused.weight[idx] * counts
+            events.append((fused.first_gid, self._positions(k, fused.offset[idx]), weight))
+            rec = fused.record[idx]
+            if rec.any():
+                gids = fused.gids[idx[rec]]
+                self.recorder.spikes.append(
+                    stamp, gids if counts is None else np.repeat(gids, counts[rec]))
+        if events:
+            self._fused_events[k] = events
 
     def _route(self, fired: np.ndarray):
         """Keys of ``fired`` grouped by destination (out-neighbour position)."""
@@ -226,38 +297,70 @@ class RankRuntime:
                 keys[by_dest])
 
     def receive(self, k: int, keys: np.ndarray) -> None:
-        """Scatter the rows of the received keys into the ring buffer."""
-        if keys.size == 0:
-            return
-        self.n_keys_received += keys.size
+        """Scatter the rows of the keys emitted in step ``k`` (and the fused
+        sources' spikes of step ``k``) into the ring buffer.
+
+        Canonical order, the same on any rank count: by source gid. A source
+        that spiked ``m`` times in the step adds ``m × weight`` once per
+        static synapse (NEST's multiplicity); plastic and short-term synapses
+        see each spike.
+        """
+        fused = self._fused_events.pop(k, None)
         source_key = self.source_key
-        if source_key.size == 1:                     # only the sentinel: no synapses here
+        if keys.size:
+            self.n_keys_received += keys.size
+        if keys.size == 0 or source_key.size == 1:      # only the sentinel: no rows here
+            if fused:
+                self._add(np.concatenate([f[1] for f in fused]),
+                          np.concatenate([f[2] for f in fused]))
             return
-        keys = np.sort(keys, kind="stable")          # canonical: by source gid
+        keys = np.sort(keys, kind="stable")             # canonical: by source gid
+        counts = None
+        if keys.size > 1 and np.any(keys[1:] == keys[:-1]):
+            first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+            counts = np.diff(np.r_[first, keys.size])
+            keys = keys[first]
         src = np.searchsorted(source_key, keys)
-        src = src[source_key[src] == keys]
-        self.n_keys_used += src.size
-        if src.size == 0:
-            return
-        if self.source_syn_ptr is not None:          # one kind of row: one range each
+        found = source_key[src] == keys
+        src = src[found]
+        if counts is not None:
+            counts = counts[found]
+            self.n_keys_used += int(counts.sum())
+        else:
+            self.n_keys_used += src.size
+        if self.source_syn_ptr is not None and not self.all_plastic:   # all rows static
             ptr = self.source_syn_ptr
-            first = ptr[src]
-            syn = ranges(first, ptr[src + 1] - first)
-            if not self.all_plastic:
-                self._scatter(k, syn)
-                return
-            repeats = bool(keys.size > 1 and np.any(keys[1:] == keys[:-1]))
-            now = self.plasticity.pre_spikes(k, syn, may_repeat=repeats)
+            lengths = ptr[src + 1] - ptr[src]
+            self._scatter(k, ranges(ptr[src], lengths), counts=counts, lengths=lengths,
+                          group_gid=self.source_gid[src], fused=fused)
+            return
+        if self.all_plastic:
+            if fused:                                   # (no static rows to merge with)
+                self._add(np.concatenate([f[1] for f in fused]),
+                          np.concatenate([f[2] for f in fused]))
+            every = src if counts is None else np.repeat(src, counts)    # one per spike
+            ptr = self.source_syn_ptr
+            syn = ranges(ptr[every], ptr[every + 1] - ptr[every])
+            now = self.plasticity.pre_spikes(k, syn, may_repeat=counts is not None)
             if now.size:
                 self._scatter(k, now, weights=self.plasticity.weight[now])
             return
         syn = self.image.synapses
         first = syn.source_rows[src]
-        rows = ranges(first, syn.source_rows[src + 1] - first)
+        per_source = syn.source_rows[src + 1] - first
+        rows = ranges(first, per_source)
         kind = self.row_kind[rows]
         static = kind == _STATIC
-        if static.any():
-            self._scatter(k, row_entries(syn.row_ptr, rows[static]))
+        if static.any() or fused:
+            static_rows = rows[static]
+            lengths = syn.row_ptr[static_rows + 1] - syn.row_ptr[static_rows]
+            row_src = np.repeat(src, per_source)[static]
+            self._scatter(k, ranges(syn.row_ptr[static_rows], lengths),
+                          counts=None if counts is None else np.repeat(counts, per_source)[static],
+                          lengths=lengths, group_gid=self.source_gid[row_src], fused=fused)
+        if counts is not None:                          # the others see every spike
+            rows = np.repeat(rows, np.repeat(counts, per_source))
+            kind = self.row_kind[rows]
         if self.short_term is not None:
             short = kind == _SHORT_TERM
             if short.any():
@@ -269,22 +372,68 @@ class RankRuntime:
             plastic = kind == _PLASTIC
             if plastic.any():
                 index = self.plasticity.space.expand(rows[plastic])
-                # a synapse can see two spikes in one step only if a key came twice
-                repeats = bool(keys.size > 1 and np.any(keys[1:] == keys[:-1]))
-                now = self.plasticity.pre_spikes(k, index, may_repeat=repeats)
+                now = self.plasticity.pre_spikes(k, index, may_repeat=counts is not None)
                 self._scatter_plastic(k, now)
 
-    def _scatter(self, k: int, syn: np.ndarray, weights=None, shift=None) -> None:
+    def _scatter(self, k: int, syn: np.ndarray, weights=None, shift=None, counts=None,
+                 lengths=None, group_gid=None, fused=None) -> None:
         """Add the weights of synapses ``syn`` (or the given ``weights``) to the
-        ring buffer, ``delay`` (plus ``shift`` steps, if given) after step ``k``."""
-        if syn.size == 0:
-            return
+        ring buffer, ``delay`` (plus ``shift`` steps, if given) after step ``k``.
+
+        ``syn`` may come in groups (rows or sources) of ``lengths`` synapses
+        from sources ``group_gid`` (ascending): with ``counts`` (multiplicity
+        per group) weights are multiplied by their group's count, and
+        ``fused`` events join in order of source gid.
+        """
         image = self.image.synapses
-        pos = np.add(image.offset[syn], (k % self.n_slots) * self.stride, dtype=np.int64)
+        pos = self._positions(k, image.offset[syn], shift)
+        if weights is None:
+            if (self.source_weight is not None and group_gid is not None
+                    and lengths.size == group_gid.size and self.row_kind is None):
+                # every synapse of a source has its source's weight: one repeat
+                src_weight = self.source_weight[np.searchsorted(self.source_gid, group_gid)]
+                if counts is not None:
+                    src_weight = src_weight * counts
+                weights = np.repeat(src_weight, lengths)
+            else:
+                weights = image.weights(syn)
+                if counts is not None:
+                    weights *= np.repeat(counts, lengths)
+        if not fused:
+            self._add(pos, weights)
+            return
+        # fused events join in order of source gid: add the segments in turn
+        # (np.add.at is sequential, so this equals one add of the concatenation)
+        firsts = np.array([f[0] for f in fused], dtype=np.int64)
+        cuts = np.concatenate(([0], np.cumsum(lengths)))[np.searchsorted(group_gid, firsts)]
+        start = 0
+        for cut, (_, f_pos, f_w) in zip(cuts.tolist(), fused):
+            self._add(pos[start:cut], weights[start:cut])
+            self._add(f_pos, f_w)
+            start = cut
+        self._add(pos[start:], weights[start:])
+
+    def _positions(self, k: int, offset: np.ndarray, shift=None) -> np.ndarray:
+        """Ring positions of synapses with ring offsets ``offset`` for spikes of
+        step ``k`` (32-bit arithmetic where the ring allows, no modulo: offsets
+        and the slot's base are each below one ring)."""
+        size = self.ring.size
+        base = (k % self.n_slots) * self.stride
+        if size < 2**30 and offset.dtype == np.int32:
+            pos = offset + np.int32(base)
+            if shift is not None:
+                pos += (shift * self.stride).astype(np.int32)
+            pos -= (pos >= size) * np.int32(size)
+            return pos
+        pos = np.add(offset, base, dtype=np.int64)
         if shift is not None:
             pos += shift * self.stride
-        pos %= self.ring.size
-        np.add.at(self.ring, pos, image.weights(syn) if weights is None else weights)
+        pos %= size
+        return pos
+
+    def _add(self, pos: np.ndarray, weights: np.ndarray) -> None:
+        if pos.size:
+            np.add.at(self.ring, pos, weights)
 
     def _scatter_plastic(self, k: int, index: np.ndarray, shift=None) -> None:
         if index.size:
@@ -310,9 +459,22 @@ class RankRuntime:
                 for variable in changes.initial.get(pid, ()):
                     cols = slice(local_lo - slot.lo, local_lo - slot.lo + gid_hi - gid_lo)
                     group.state[variable][cols] = group_image.initial[variable][cols]
+        for fused, fused_image in zip(self.fused, image.fused):
+            fused.use(fused_image)
+            if fused_image.population in changes.params:
+                fused.group.set_parameters({n: np.asarray(v)
+                                            for n, v in fused_image.params.items()})
+            if (fused_image.population in changes.spike_times
+                    and fused_image.spike_times is not None):
+                fused.group.set_spike_times(fused_image.spike_times, self.dt,
+                                            after_step=next_step - 1)
         syn = image.synapses
-        if syn.n_slots > self.n_slots:
-            self._grow_ring(syn.n_slots)
+        if changes.updated:                 # weights per source may have changed
+            self._build_decoding()
+        n_slots = max([syn.n_slots] + [int(f.delay.max()) + 1 for f in image.fused
+                                       if f.delay.size])
+        if n_slots > self.n_slots:
+            self._grow_ring(n_slots)
         if self.plasticity is not None:
             space = self.plasticity.space
             for pid, attribute in changes.updated:

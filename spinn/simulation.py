@@ -24,12 +24,13 @@ import numpy as np
 
 import partitioning
 
-from .build import (build_rank_image, footprint_requests, geometry_for, with_routing,
-                    _build_groups)
+from .build import (_build_groups, build_rank_image, footprint_requests, geometry_for,
+                    local_neurons, with_routing)
 from .comm import default_exchange
 from .electrodes import recorded_value
 from .errors import NetworkError, RankError, SimulationStateError, SpinnError
 from .estimates import network_graph
+from .fusion import build_fused, fused_projections
 from .network import NetworkSpec, changes_between, first_difference, steps_to_ms
 from .recording import signal_grid
 from .runtime import RankRuntime
@@ -66,6 +67,9 @@ class Simulation:
         #: read without collectives
         self.synapse_counts = np.zeros(0, dtype=np.int64)
         self.min_delay = 1
+        #: steps between exchanges: the minimum delay, or 1 with plasticity
+        #: (its pre events must be seen in step order with the post events)
+        self.exchange_interval = 1
 
     @property
     def built(self) -> bool:
@@ -138,9 +142,15 @@ class Simulation:
                 counts[part.id] += part.n_synapses
             if syn.n_synapses:      # offset = delay * stride + (less than stride)
                 smallest = min(smallest, int(syn.offset.min()) // max(syn.stride, 1))
+            for fused in image.fused:
+                counts[fused.projection] += fused.index.size
+                if fused.delay.size:
+                    smallest = min(smallest, int(fused.delay.min()))
         self.synapse_counts = self.exchange.allreduce(counts, "sum")
         smallest = int(self.exchange.allreduce(np.array([smallest]), "min")[0])
         self.min_delay = smallest if smallest != np.iinfo(np.int64).max else 1
+        plastic = any(p.plasticity is not None for p in self.spec.projections)
+        self.exchange_interval = 1 if plastic else self.min_delay
 
     def _map_only(self, path: str) -> None:
         """``spinn map``: map for ``SPINN_MAP_RANKS`` ranks, write the report, stop."""
@@ -209,7 +219,12 @@ class Simulation:
         if changes.params or changes.spike_times or changes.initial:
             groups = _build_groups(spec, self.mapping, image.local_slices)[0]
             image = replace(image, groups=groups)
-        if changes.new_updates:
+        fused = fused_projections(spec)
+        if image.fused and (set(fused) & (changes.params | changes.spike_times)
+                            or set(fused.values()) & set(changes.new_updates)):
+            neurons = local_neurons(spec, self.mapping, image.local_slices, image.local_gids)
+            image = replace(image, fused=build_fused(spec, neurons, geometry_for(spec)))
+        if set(changes.new_updates) - set(fused.values()):
             syn = image.synapses
             geometry_of = geometry_for(spec)
             for pid, updates in changes.new_updates.items():
@@ -240,20 +255,30 @@ class Simulation:
         progress = Progress(self.step, n_steps, dt) if self.show_progress else None
         clock = time.perf_counter
         phase = self.phase_seconds
+        interval = self.exchange_interval
+        end = self.step + n_steps
+        batch = []
         t0 = clock()
-        for k in range(self.step, self.step + n_steps):
+        for k in range(self.step, end):
             for src in recorded:
                 self.current_traces.setdefault(src.id, []).append(recorded_value(src, k, dt))
             ta = clock()
-            sends = [rt.advance(k) for rt in runtimes]
+            batch.append([rt.advance(k) for rt in runtimes])
             tb = clock()
-            received = exchange.exchange(sends)
-            tc = clock()
-            for rt, keys in zip(runtimes, received):
-                rt.receive(k, keys)
             phase["update"] += tb - ta
-            phase["exchange"] += tc - tb
-            phase["deliver"] += clock() - tc
+            # spikes of step k are due at k + min delay at the earliest: exchange
+            # once per minimum delay (and at the end of the run)
+            if len(batch) == interval or k == end - 1:
+                received = (exchange.exchange_batch(batch) if len(batch) > 1
+                            else [exchange.exchange(batch[0])])
+                tc = clock()
+                first = k + 1 - len(batch)
+                for j, keys_of_ranks in enumerate(received):
+                    for rt, keys in zip(runtimes, keys_of_ranks):
+                        rt.receive(first + j, keys)
+                phase["exchange"] += tc - tb
+                phase["deliver"] += clock() - tc
+                batch = []
             if progress is not None and k % 256 == 0:
                 progress.update(k)
         self.simulate_seconds += clock() - t0
@@ -299,11 +324,13 @@ class Simulation:
         (pre, post), generation order for repeated pairs, on every process."""
         self.build()
         proj = self.spec.projections[proj_id]
-        parts = []
+        parts = []                 # one (pre, post, weight, delay) per hosted rank
         for rt in self.runtimes:
             syn, pre, post = projection_synapses(rt.image.synapses, proj, rt.image.local_gids)
-            parts.append((pre, post, rt.weights_of(proj_id, syn),
-                          rt.image.synapses.delays(syn)))
+            mine = [(pre, post, rt.weights_of(proj_id, syn), rt.image.synapses.delays(syn))]
+            mine += [(f.index, f.index, np.asarray(f.weight), np.asarray(f.delay))
+                     for f in rt.image.fused if f.projection == proj_id]
+            parts.append(tuple(np.concatenate(x) for x in zip(*mine)))
         cat = self.exchange.allgatherv
         pre, post, w, d = (cat(list(x)) for x in zip(*parts))
         order = np.lexsort((post, pre))
@@ -324,7 +351,8 @@ class Simulation:
         rts = self.runtimes
         local = np.array([
             sum(rt.n_spikes for rt in rts),
-            sum(rt.image.synapses.n_synapses for rt in rts),
+            sum(rt.image.synapses.n_synapses + sum(f.index.size for f in rt.image.fused)
+                for rt in rts),
             sum(rt.n_source_spikes for rt in rts),
             sum(rt.n_keys_received for rt in rts),
             sum(rt.n_keys_used for rt in rts),

@@ -341,7 +341,7 @@ def _place(proj, geometry, counts: _Counts, row_next, offset, weight, weight_ind
             weight_index[where] = np.searchsorted(weight_table, w)
 
 
-def build_synapses(projections, neurons, dt: float, geometry_of) -> SynapseImage:
+def build_synapses(projections, neurons, dt: float, geometry_of, spec=None) -> SynapseImage:
     """The incoming synapses of one rank.
 
     Parameters
@@ -354,10 +354,17 @@ def build_synapses(projections, neurons, dt: float, geometry_of) -> SynapseImage
         Time step (ms).
     geometry_of : callable
         ``geometry_of(proj)`` -> :class:`~spinn.connectors.Geometry`.
+    spec : NetworkSpec, optional
+        The whole description: projections of fused sources
+        (:mod:`spinn.fusion`) get no rows.
     """
+    from .fusion import fused_projections
     n_local, local_index = neurons.n, neurons.index
+    fused = set(fused_projections(spec).values()) if spec is not None else set()
     counted = []
     for proj in projections:
+        if proj.id in fused:          # no rows: generated next to the targets
+            continue
         local_post = neurons.post_indices(proj.post)
         if local_post.size:
             geometry = geometry_of(proj)

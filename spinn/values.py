@@ -157,6 +157,17 @@ class SpikeTimes:
         a, b = int(self.ptr[lo]), int(self.ptr[hi])
         return np.array(self.times[a:b]), self.ptr[lo:hi + 1] - a
 
+    def take(self, indices: np.ndarray):
+        """``(times, ptr)`` of the neurons ``indices`` (any order), ``ptr`` from 0."""
+        indices = np.asarray(indices, dtype=np.int64)
+        if self.ptr is None:
+            return self.select(0, indices.size)
+        from .csr import ranges
+        lengths = self.ptr[indices + 1] - self.ptr[indices]
+        ptr = np.zeros(indices.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=ptr[1:])
+        return np.array(self.times[ranges(self.ptr[indices], lengths)]), ptr
+
     def of(self, i: int) -> np.ndarray:
         """Neuron ``i``'s spike times."""
         if self.ptr is None:

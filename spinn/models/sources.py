@@ -7,8 +7,15 @@ from ..rng import exact_exp, hashed_uniform, stream_key
 
 
 class SpikeSource:
-    """What every spike source shares: no state variables, only spikes to record."""
+    """What every spike source shares: no state variables, only spikes to record.
+
+    A source's neurons are independent of each other (each one's train is a
+    function of its own parameters, the seed and its global id), so any
+    subset of them can be simulated alone: a rank can generate a source's
+    neurons next to their targets (:mod:`spinn.fusion`).
+    """
     is_source = True
+    independent = True
     recordable = ("spikes",)
 
     @classmethod
@@ -89,6 +96,7 @@ class SpikeSourcePoissonGroup(SpikeSource):
         # step costs nothing (no random numbers are drawn, none are needed)
         self.window = ((int(self.first[active].min()), int(self.last[active].max()))
                        if active.any() else (1, 0))
+        self.table = count_table(self.lam, self.p0)
 
     def step(self, k, exc, inh):
         stamp = k + 1
@@ -98,15 +106,42 @@ class SpikeSourcePoissonGroup(SpikeSource):
         fired = np.flatnonzero((u >= self.p0) & (self.first <= stamp) & (stamp <= self.last))
         if fired.size == 0:
             return fired, None
-        counts = poisson_counts(u[fired], self.lam[fired], self.p0[fired])
+        counts = poisson_counts(u[fired], self.lam[fired], self.p0[fired], self.table)
         return fired, (counts if counts.max() > 1 else None)
 
 
-def poisson_counts(u: np.ndarray, lam: np.ndarray, p0: np.ndarray) -> np.ndarray:
+def count_table(lam: np.ndarray, p0: np.ndarray) -> np.ndarray | None:
+    """When every neuron has the same rate: the CDF values :func:`poisson_counts`
+    compares with, computed once (the same arithmetic, so the same counts).
+
+    >>> lam = np.full(3, 2.0); p0 = np.exp(-lam)
+    >>> u = np.array([0.5, 0.9, 0.999])
+    >>> poisson_counts(u, lam, p0).tolist() == poisson_counts(u, lam, p0, count_table(lam, p0)).tolist()
+    True
+    """
+    if lam.size == 0 or not np.all(lam == lam[0]) or not np.all(p0 == p0[0]):
+        return None
+    lam0, p00 = lam[:1], p0[:1]
+    pmf = p00 * lam0
+    cdf = p00 + pmf
+    table = [cdf[0]]
+    for j in range(2, 1000):
+        pmf = pmf * lam0 / j
+        cdf = cdf + pmf
+        table.append(cdf[0])
+    return np.array(table)
+
+
+def poisson_counts(u: np.ndarray, lam: np.ndarray, p0: np.ndarray,
+                   table: np.ndarray | None = None) -> np.ndarray:
     """Poisson(``lam``) counts of at least 1 by inverse transform.
 
     ``u >= p0 = exp(-lam)`` are uniforms already known to give a count > 0.
+    With a :func:`count_table` (one rate for all), one search instead of a
+    loop over counts.
     """
+    if table is not None:
+        return 1 + np.searchsorted(table, u, side="right")
     pmf = p0 * lam
     cdf = p0 + pmf
     counts = np.ones(u.size, dtype=np.int64)

@@ -24,7 +24,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     spinn-specific keywords: ``rng_seed`` (int, the network's default seed),
     ``n_virtual_ranks`` (simulate N ranks inside this process; also from the
     ``SPINN_VIRTUAL_RANKS`` environment variable), ``quiet`` (no summary at
-    ``end()``). Unknown keywords other simulators take are ignored.
+    ``end()``), ``fuse_sources`` (default True: one-to-one spike sources are
+    generated next to their targets, :mod:`spinn.fusion`; the same results
+    either way). Unknown keywords other simulators take are ignored.
     """
     if not timestep > 0:
         raise ValueError(f"timestep must be positive, got {timestep!r} ms")
@@ -41,6 +43,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     seed = extra_params.get("rng_seed")
     if seed is not None:
         state.network.set_seed(int(seed))
+    state.network.fuse_sources = bool(extra_params.get("fuse_sources", True))
     return rank()
 
 

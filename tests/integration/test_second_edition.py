@@ -79,8 +79,9 @@ def test_a_view_gathers_only_its_cells():
 
 @pytest.mark.parametrize("npc", [256, 100])
 def test_spikes_go_only_to_ranks_that_hold_a_target(npc):
-    """OneToOne 2048 -> 2048 over 8 ranks: every key that arrives finds a synapse."""
-    sim.setup(timestep=0.1, quiet=True, n_virtual_ranks=8)
+    """OneToOne 2048 -> 2048 over 8 ranks: every key that arrives finds a synapse
+    (with the sources routed, not fused into their targets)."""
+    sim.setup(timestep=0.1, quiet=True, n_virtual_ranks=8, fuse_sources=False)
     sim.set_number_of_neurons_per_core(sim.SpikeSourcePoisson, npc)
     sim.set_number_of_neurons_per_core(sim.IF_curr_exp, npc)
     src = sim.Population(2048, sim.SpikeSourcePoisson(rate=50.0))
