@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .build import LocalNeurons, RankImage
 from .csr import ranges, row_entries
 from .electrodes import BoundSource
@@ -28,6 +29,9 @@ from .shortterm import RankShortTerm
 __all__ = ["RankRuntime", "CellGroupSlot"]
 
 _STATIC, _PLASTIC, _SHORT_TERM = 0, 1, 2
+_EMPTY = np.zeros(0)
+_EMPTY_INDEX = np.zeros(0, dtype=np.uint8)
+_EMPTY_COUNTS = np.zeros(0, dtype=np.int64)
 
 
 class CellGroupSlot:
@@ -100,7 +104,7 @@ class RankRuntime:
         self.stride = N_RECEPTORS * self.n_local
         self.fused = [FusedInput(f, self.dt, image.seed, self.stride, self.n_local)
                       for f in image.fused]
-        self._fused_events: dict = {}      # step -> [(first gid, ring positions, weights)]
+        self._fused_events: dict = {}      # step -> [(first gid, fused input, neurons, counts)]
         self.n_slots = max([syn.n_slots] + [int(f.delay.max()) + 1 for f in image.fused
                                             if f.delay.size])
         self.ring = np.zeros(self.n_slots * self.stride)
@@ -108,6 +112,7 @@ class RankRuntime:
         self._build_routing()
         self._build_decoding()
         self.recorder = RankRecorder(self.slots, self.n_local, self.neurons.index)
+        self._compiled = kernels.compiled
         self.current_step = step
         self.n_spikes = 0
         self.n_source_spikes = 0
@@ -260,7 +265,7 @@ class RankRuntime:
 
     def _generate_fused(self, k: int, base: int, stamp: int) -> None:
         """Spikes of the fused sources in step ``k``: ``weight × multiplicity`` at
-        each target's ring position, delivered with step ``k``'s keys."""
+        each target's ring position, added with step ``k``'s keys (receive)."""
         events = []
         for fused in self.fused:
             idx, counts = fused.group.step(k, None, None)
@@ -269,8 +274,8 @@ class RankRuntime:
             n = idx.size if counts is None else int(counts.sum())
             self.n_spikes += n
             self.n_source_spikes += n
-            weight = fused.weight[idx] if counts is None else fused.weight[idx] * counts
-            events.append((fused.first_gid, self._positions(k, fused.offset[idx]), weight))
+            events.append((fused.first_gid, fused, idx.copy(),
+                           None if counts is None else counts.copy()))
             rec = fused.record[idx]
             if rec.any():
                 gids = fused.gids[idx[rec]]
@@ -278,6 +283,17 @@ class RankRuntime:
                     stamp, gids if counts is None else np.repeat(gids, counts[rec]))
         if events:
             self._fused_events[k] = events
+
+    def _add_fused(self, k: int, fused, idx, counts) -> None:
+        """The adds of one fused source's spikes of step ``k`` (neurons ``idx``,
+        multiplicities ``counts`` or None)."""
+        base = (k % self.n_slots) * self.stride
+        if self._compiled is not None:
+            self._compiled.add_indexed(self.ring, fused.offset, fused.weight, base, idx,
+                                       _EMPTY_COUNTS if counts is None else counts)
+            return
+        weight = fused.weight[idx] if counts is None else fused.weight[idx] * counts
+        self._add(self._positions(k, fused.offset[idx]), weight)
 
     def _route(self, fired: np.ndarray):
         """Keys of ``fired`` grouped by destination (out-neighbour position)."""
@@ -310,9 +326,8 @@ class RankRuntime:
         if keys.size:
             self.n_keys_received += keys.size
         if keys.size == 0 or source_key.size == 1:      # only the sentinel: no rows here
-            if fused:
-                self._add(np.concatenate([f[1] for f in fused]),
-                          np.concatenate([f[2] for f in fused]))
+            for event in fused or ():
+                self._add_fused(k, *event[1:])
             return
         keys = np.sort(keys, kind="stable")             # canonical: by source gid
         counts = None
@@ -330,14 +345,13 @@ class RankRuntime:
             self.n_keys_used += src.size
         if self.source_syn_ptr is not None and not self.all_plastic:   # all rows static
             ptr = self.source_syn_ptr
-            lengths = ptr[src + 1] - ptr[src]
-            self._scatter(k, ranges(ptr[src], lengths), counts=counts, lengths=lengths,
-                          group_gid=self.source_gid[src], fused=fused)
+            starts = ptr[src]
+            self._scatter_ranges(k, starts, ptr[src + 1] - starts, counts,
+                                 self.source_gid[src], fused, per_source=src)
             return
         if self.all_plastic:
-            if fused:                                   # (no static rows to merge with)
-                self._add(np.concatenate([f[1] for f in fused]),
-                          np.concatenate([f[2] for f in fused]))
+            for event in fused or ():                   # (no static rows to merge with)
+                self._add_fused(k, *event[1:])
             every = src if counts is None else np.repeat(src, counts)    # one per spike
             ptr = self.source_syn_ptr
             syn = ranges(ptr[every], ptr[every + 1] - ptr[every])
@@ -353,11 +367,12 @@ class RankRuntime:
         static = kind == _STATIC
         if static.any() or fused:
             static_rows = rows[static]
-            lengths = syn.row_ptr[static_rows + 1] - syn.row_ptr[static_rows]
+            starts = syn.row_ptr[static_rows]
             row_src = np.repeat(src, per_source)[static]
-            self._scatter(k, ranges(syn.row_ptr[static_rows], lengths),
-                          counts=None if counts is None else np.repeat(counts, per_source)[static],
-                          lengths=lengths, group_gid=self.source_gid[row_src], fused=fused)
+            self._scatter_ranges(
+                k, starts, syn.row_ptr[static_rows + 1] - starts,
+                None if counts is None else np.repeat(counts, per_source)[static],
+                self.source_gid[row_src], fused)
         if counts is not None:                          # the others see every spike
             rows = np.repeat(rows, np.repeat(counts, per_source))
             kind = self.row_kind[rows]
@@ -375,43 +390,69 @@ class RankRuntime:
                 now = self.plasticity.pre_spikes(k, index, may_repeat=counts is not None)
                 self._scatter_plastic(k, now)
 
-    def _scatter(self, k: int, syn: np.ndarray, weights=None, shift=None, counts=None,
-                 lengths=None, group_gid=None, fused=None) -> None:
-        """Add the weights of synapses ``syn`` (or the given ``weights``) to the
-        ring buffer, ``delay`` (plus ``shift`` steps, if given) after step ``k``.
+    def _scatter_ranges(self, k: int, starts, lengths, counts, group_gid, fused,
+                        per_source=None) -> None:
+        """Add the static synapses of groups (a source's, or a row's) ``starts[g]
+        ... starts[g] + lengths[g]`` for the spikes of step ``k``: weight ×
+        ``counts[g]`` (the group's multiplicity, if any), groups in order of
+        source ``group_gid`` (ascending), ``fused`` events joining in that
+        order. ``per_source``: the groups are whole sources (their per-source
+        weights apply). Compiled or numpy: the same adds in the same order."""
+        if fused:
+            firsts = np.array([f[0] for f in fused], dtype=np.int64)
+            cuts = np.searchsorted(group_gid, firsts).tolist()
+        else:
+            cuts = []
+        done = 0
+        for cut, event in zip(cuts, fused or ()):
+            self._add_groups(k, starts[done:cut], lengths[done:cut],
+                             None if counts is None else counts[done:cut],
+                             None if per_source is None else per_source[done:cut])
+            self._add_fused(k, *event[1:])
+            done = cut
+        self._add_groups(k, starts[done:], lengths[done:],
+                         None if counts is None else counts[done:],
+                         None if per_source is None else per_source[done:])
 
-        ``syn`` may come in groups (rows or sources) of ``lengths`` synapses
-        from sources ``group_gid`` (ascending): with ``counts`` (multiplicity
-        per group) weights are multiplied by their group's count, and
-        ``fused`` events join in order of source gid.
-        """
-        image = self.image.synapses
-        pos = self._positions(k, image.offset[syn], shift)
-        if weights is None:
-            if (self.source_weight is not None and group_gid is not None
-                    and lengths.size == group_gid.size and self.row_kind is None):
-                # every synapse of a source has its source's weight: one repeat
-                src_weight = self.source_weight[np.searchsorted(self.source_gid, group_gid)]
-                if counts is not None:
-                    src_weight = src_weight * counts
-                weights = np.repeat(src_weight, lengths)
-            else:
-                weights = image.weights(syn)
-                if counts is not None:
-                    weights *= np.repeat(counts, lengths)
-        if not fused:
-            self._add(pos, weights)
+    def _add_groups(self, k: int, starts, lengths, counts, sources) -> None:
+        if starts.size == 0:
             return
-        # fused events join in order of source gid: add the segments in turn
-        # (np.add.at is sequential, so this equals one add of the concatenation)
-        firsts = np.array([f[0] for f in fused], dtype=np.int64)
-        cuts = np.concatenate(([0], np.cumsum(lengths)))[np.searchsorted(group_gid, firsts)]
-        start = 0
-        for cut, (_, f_pos, f_w) in zip(cuts.tolist(), fused):
-            self._add(pos[start:cut], weights[start:cut])
-            self._add(f_pos, f_w)
-            start = cut
-        self._add(pos[start:], weights[start:])
+        image = self.image.synapses
+        base = (k % self.n_slots) * self.stride
+        compiled = self._compiled
+        if self.source_weight is not None and sources is not None:
+            # every synapse of a source has its source's weight: one per group
+            weight = self.source_weight[sources]
+            if counts is not None:
+                weight = weight * counts
+            if compiled is not None:
+                compiled.add_group_weights(self.ring, image.offset, base, starts, lengths,
+                                           weight)
+                return
+            weights = np.repeat(weight, lengths)
+            syn = ranges(starts, lengths)
+        else:
+            if compiled is not None:
+                by_table = image.weight is None
+                compiled.add_synapses(
+                    self.ring, image.offset, base, starts, lengths,
+                    _EMPTY if counts is None else counts.astype(np.float64),
+                    _EMPTY if by_table else image.weight,
+                    image.weight_index if by_table else _EMPTY_INDEX,
+                    image.weight_table if by_table else _EMPTY)
+                return
+            syn = ranges(starts, lengths)
+            weights = image.weights(syn)
+            if counts is not None:
+                weights *= np.repeat(counts, lengths)
+        self._add(self._positions(k, image.offset[syn]), weights)
+
+    def _scatter(self, k: int, syn: np.ndarray, weights=None, shift=None) -> None:
+        """Add the weights of synapses ``syn`` (or the given ``weights``) to the
+        ring buffer, ``delay`` (plus ``shift`` steps, if given) after step ``k``."""
+        image = self.image.synapses
+        self._add(self._positions(k, image.offset[syn], shift),
+                  image.weights(syn) if weights is None else weights)
 
     def _positions(self, k: int, offset: np.ndarray, shift=None) -> np.ndarray:
         """Ring positions of synapses with ring offsets ``offset`` for spikes of

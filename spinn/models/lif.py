@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..rng import exact_exp, expm1_exact
 
 def refractory_steps(tau_refrac_ms: np.ndarray, dt: float) -> np.ndarray:
@@ -97,6 +98,17 @@ class ExpCurrentSynapse:
     parameters = ("tau_syn_E", "tau_syn_I")
     state = ("isyn_exc", "isyn_inh")
     hidden_state = ()
+    kernel = "lif_exp_step"
+
+    def constants(self) -> list:
+        return [self.to_v[0], self.to_v[1], self.decay[0], self.decay[1]]
+
+    @staticmethod
+    def compiled_step(kernels, cell, exc, inh) -> int:
+        s = cell.state
+        return kernels.lif_exp_step(s["v"], s["isyn_exc"], s["isyn_inh"], cell.refractory,
+                                    cell.i_inj, cell._constants, cell._ref_steps, exc, inh,
+                                    cell._fired)
 
     def __init__(self, p: dict, tau_m, cm, dt: float):
         self.decay = []
@@ -128,6 +140,19 @@ class AlphaCurrentSynapse:
     parameters = ("tau_syn_E", "tau_syn_I")
     state = ("isyn_exc", "isyn_inh")
     hidden_state = ("rise",)
+    kernel = "lif_alpha_step"
+
+    def constants(self) -> list:
+        return [self.to_v[0], self.to_v[1], self.decay[0], self.decay[1], self.rise_to_v[0],
+                self.rise_to_v[1], self.rise_to_current[0], self.rise_to_current[1],
+                self.jump[0], self.jump[1]]
+
+    @staticmethod
+    def compiled_step(kernels, cell, exc, inh) -> int:
+        s, rise = cell.state, cell.syn.rise
+        return kernels.lif_alpha_step(s["v"], s["isyn_exc"], s["isyn_inh"], rise[0], rise[1],
+                                      cell.refractory, cell.i_inj, cell._constants,
+                                      cell._ref_steps, exc, inh, cell._fired)
 
     def __init__(self, p: dict, tau_m, cm, dt: float):
         self.decay, self.rise_to_current, self.to_v, self.rise_to_v, self.jump = (
@@ -165,6 +190,15 @@ class DeltaSynapse:
     parameters = ()
     state = ()
     hidden_state = ()
+    kernel = "lif_delta_step"
+
+    def constants(self) -> list:
+        return []
+
+    @staticmethod
+    def compiled_step(kernels, cell, exc, inh) -> int:
+        return kernels.lif_delta_step(cell.state["v"], cell.refractory, cell.i_inj,
+                                      cell._constants, cell._ref_steps, exc, inh, cell._fired)
 
     def __init__(self, p: dict, tau_m, cm, dt: float):
         pass
@@ -220,8 +254,23 @@ class LIFGroup:
         self.current_to_v = -tau_m / cm * expm1_exact(-dt / tau_m)
         self.syn = keep_hidden_state(self.synapse_class(params, tau_m, cm, dt), self.syn)
         self.ref_steps = refractory_steps(params["tau_refrac"], dt)
+        self._compiled = kernels.compiled if self.synapse_class.kernel else None
+        if self._compiled is not None:
+            self._pack()
+
+    def _pack(self) -> None:
+        """The constants of the compiled step, one row each (its docstring)."""
+        p, syn = self.p, self.syn
+        rows = [p["v_rest"], self.current_to_v, p["i_offset"], self.decay_v, p["v_thresh"],
+                p["v_reset"]] + syn.constants()
+        self._constants = np.ascontiguousarray(np.broadcast_arrays(*rows), dtype=np.float64)
+        self._fired = np.empty(self.n, dtype=np.int64)
+        self._ref_steps = np.ascontiguousarray(self.ref_steps, dtype=np.int64)
 
     def step(self, k: int, exc: np.ndarray, inh: np.ndarray):
+        if self._compiled is not None:
+            n = self.syn.compiled_step(self._compiled, self, exc, inh)
+            return self._fired[:n], None
         s, p = self.state, self.p
         v = s["v"]
         integrating = self.refractory == 0

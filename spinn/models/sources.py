@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..rng import exact_exp, hashed_uniform, stream_key
 
 
@@ -97,11 +98,30 @@ class SpikeSourcePoissonGroup(SpikeSource):
         self.window = ((int(self.first[active].min()), int(self.last[active].max()))
                        if active.any() else (1, 0))
         self.table = count_table(self.lam, self.p0)
+        self._compiled = kernels.compiled
+        if self._compiled is not None:
+            self._fired = np.empty(self.n, dtype=np.int64)
+            self._counts = np.empty(self.n, dtype=np.int64)
+            self._cdf, self._saturated = np.zeros(0), 0
+            if self.table is not None:
+                self._cdf = np.concatenate((self.p0[:1], self.table))
+                self._saturated = int(np.searchsorted(self._cdf, self._cdf[-1]))
+            self._gids = np.ascontiguousarray(self.gids, dtype=np.int64)
+            self._active = (int(self.first.max(initial=0)), int(self.last.min(initial=0)))
 
     def step(self, k, exc, inh):
         stamp = k + 1
         if not self.window[0] <= stamp <= self.window[1]:
             return self._none, None
+        if self._compiled is not None:
+            n = self._compiled.poisson_step(
+                self.key, self._gids, k, self.p0, self.lam, self.first, self.last, self._cdf,
+                self._saturated, self._active[0] <= stamp <= self._active[1], self._fired,
+                self._counts)
+            if n == 0:
+                return self._none, None
+            counts = self._counts[:n]
+            return self._fired[:n], (counts if counts.max() > 1 else None)
         u = hashed_uniform(self.key, self.gids, k)
         fired = np.flatnonzero((u >= self.p0) & (self.first <= stamp) & (stamp <= self.last))
         if fired.size == 0:

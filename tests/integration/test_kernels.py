@@ -1,0 +1,77 @@
+"""The compiled kernels (numba, ``spinn[fast]``) and the numpy path give
+bitwise-identical results: every network here runs both ways."""
+import numpy as np
+import pytest
+
+import spinn as sim
+from spinn import kernels
+from tests import networks
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture
+def kernel_mode():
+    def use(mode):
+        kernels.use(mode)
+    yield use
+    kernels.use("auto")
+
+
+def brunel_like(n_ranks):
+    sim.setup(timestep=0.1, quiet=True, n_virtual_ranks=n_ranks)
+    sim.set_number_of_neurons_per_core(sim.IF_curr_delta, 50)
+    exc = sim.Population(160, sim.IF_curr_delta(v_rest=0.0, v_reset=0.0, v_thresh=20.0,
+                                               tau_refrac=2.0), label="exc")
+    inh = sim.Population(40, sim.IF_curr_delta(v_rest=0.0, v_reset=0.0, v_thresh=20.0,
+                                              tau_refrac=2.0), label="inh")
+    alpha = sim.Population(30, sim.IF_curr_alpha(i_offset=0.3, tau_refrac=1.0), label="alpha")
+    for pop in (exc, inh):
+        pop.initialize(v=sim.RandomDistribution("uniform", (0.0, 20.0)))
+        drive = sim.Population(pop.size, sim.SpikeSourcePoisson(rate=15000.0))
+        sim.Projection(drive, pop, sim.OneToOneConnector(),
+                       sim.StaticSynapse(weight=0.1, delay=1.5))
+    hetero = sim.Population(30, sim.SpikeSourcePoisson(rate=sim.RandomDistribution(
+        "uniform", (100.0, 3000.0))))
+    sim.Projection(hetero, alpha, sim.AllToAllConnector(), sim.StaticSynapse(
+        weight=sim.RandomDistribution("uniform", (0.01, 0.1)), delay=1.0))
+    for pre, w, r in ((exc, 0.1, "excitatory"), (inh, -0.5, "inhibitory")):
+        for post in (exc, inh, alpha):
+            sim.Projection(pre, post, sim.FixedProbabilityConnector(0.1),
+                           sim.StaticSynapse(weight=w if post is not alpha else abs(w) / 5,
+                                             delay=1.5),
+                           receptor_type=r if post is not alpha else "excitatory")
+    for pop in (exc, inh, alpha):
+        pop.record(["spikes", "v"])
+    sim.run(80.0)
+    out = {p.label: (np.concatenate([t.magnitude for t in p.get_data().segments[0].spiketrains]),
+                     np.asarray(p.get_data().segments[0].filter(name="v")[0].magnitude))
+           for p in (exc, inh, alpha)}
+    sim.end()
+    return out
+
+
+@pytest.mark.parametrize("n_ranks", [1, 2])
+def test_compiled_equals_numpy_brunel_like(kernel_mode, n_ranks):
+    results = {}
+    for mode in ("numpy", "numba"):
+        kernel_mode(mode)
+        results[mode] = brunel_like(n_ranks)
+    for label, (spikes, v) in results["numpy"].items():
+        np.testing.assert_array_equal(results["numba"][label][0], spikes)
+        np.testing.assert_array_equal(results["numba"][label][1], v)
+    assert sum(s.size for s, _ in results["numpy"].values()) > 200
+
+
+def test_compiled_equals_numpy_mixed_network(kernel_mode):
+    results = {}
+    for mode in ("numpy", "numba"):
+        kernel_mode(mode)
+        results[mode] = networks.run_mixed(sim, 13, n_virtual_ranks=3)
+    spikes, v, conns, _ = results["numpy"]
+    spikes2, v2, conns2, _ = results["numba"]
+    for label in spikes:
+        for a, b in zip(spikes[label], spikes2[label]):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(v, v2)
+    assert kernels.name() == "numba"
