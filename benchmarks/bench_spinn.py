@@ -29,6 +29,7 @@ def main() -> None:
     sim.setup(timestep=0.1, quiet=True, fuse_sources=bool(args.fuse))
     pops, out_degree = build(sim, **options)
     sim.run(0.0)
+    steps_before = sim.get_run_statistics()["steps"]
     t1 = time.perf_counter()
     sim.run(args.tstop)
     t2 = time.perf_counter()
@@ -48,7 +49,8 @@ def main() -> None:
         "rate_hz": sum(spikes) / neurons / (args.tstop / 1000.0),
         "events_per_s": events / (t2 - t1), "busy_s": busy,
         "phases": stats["phase_s_by_process"],
-        "realtime_factor": (t2 - t1) / (args.tstop / 1000.0)}))
+        "realtime_factor": (t2 - t1) / (args.tstop / 1000.0),
+        "steps": stats["steps"] - steps_before}))
 
 
 if __name__ == "__main__":

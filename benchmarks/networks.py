@@ -24,30 +24,41 @@ BRUNEL = dict(n_exc=10000, n_inh=2500, c_e=1000, c_i=250, j=0.1, g=5.0, delay=1.
                         tau_refrac=2.0, i_offset=0.0))
 
 
-def cuba(sim, *, seed: int = 98765):
-    """Build CUBA in ``sim``; returns (recorded populations, out-degree of each)."""
+def cuba(sim, *, seed: int = 1, quiet: bool = False):
+    """Build CUBA in ``sim``; returns (recorded populations, out-degree of each).
+
+    ``quiet``: the same network without its input (no stimulus, v_rest below
+    threshold): no spikes at all, what is left is the fixed cost of a step."""
     c = CUBA
     n_exc = int(c["n"] * 0.8)
     rng = sim.NumpyRNG(seed=seed)
-    cell = sim.IF_curr_exp(**c["cell"])
+    cell = sim.IF_curr_exp(**cuba_cell(quiet))
     v0 = sim.RandomDistribution("uniform", low=-60.0, high=-50.0, rng=rng)
     exc = sim.Population(n_exc, cell, initial_values={"v": v0}, label="exc")
     inh = sim.Population(c["n"] - n_exc, cell, initial_values={"v": v0}, label="inh")
-    stim = sim.Population(c["stim"], sim.SpikeSourcePoisson(
-        rate=c["stim_rate"], duration=c["stim_duration"]), label="stim")
     for pre, w, receptor in ((exc, c["w_exc"], "excitatory"), (inh, c["w_inh"], "inhibitory")):
         for post in (exc, inh):
             sim.Projection(pre, post, sim.FixedProbabilityConnector(c["p"], rng=rng),
                            sim.StaticSynapse(weight=w, delay=c["delay"]),
                            receptor_type=receptor)
-    for post in (exc, inh):
-        sim.Projection(stim, post, sim.FixedProbabilityConnector(c["stim_p"], rng=rng),
-                       sim.StaticSynapse(weight=c["stim_w"], delay=c["delay"]),
-                       receptor_type="excitatory")
+    if not quiet:
+        stim = sim.Population(c["stim"], sim.SpikeSourcePoisson(
+            rate=c["stim_rate"], duration=c["stim_duration"]), label="stim")
+        for post in (exc, inh):
+            sim.Projection(stim, post, sim.FixedProbabilityConnector(c["stim_p"], rng=rng),
+                           sim.StaticSynapse(weight=c["stim_w"], delay=c["delay"]),
+                           receptor_type="excitatory")
     for pop in (exc, inh):
         pop.record("spikes")
     out = c["p"] * c["n"]
     return [exc, inh], [out, out]
+
+
+def cuba_cell(quiet: bool = False) -> dict:
+    cell = dict(CUBA["cell"])
+    if quiet:
+        cell["v_rest"] = -60.0
+    return cell
 
 
 def brunel(sim, *, scale: float = 1.0):
@@ -76,7 +87,8 @@ def brunel(sim, *, scale: float = 1.0):
     return [exc, inh], [b["c_e"] * total / n_exc, b["c_i"] * total / n_inh]
 
 
-NETWORKS = {"cuba": (cuba, {}), "brunel": (brunel, {}), "brunel50k": (brunel, {"scale": 4.0})}
+NETWORKS = {"cuba": (cuba, {}), "quiet": (cuba, {"quiet": True}), "brunel": (brunel, {}),
+            "brunel50k": (brunel, {"scale": 4.0})}
 
 
 def drive_events(name: str, tstop_ms: float) -> float:
@@ -87,5 +99,7 @@ def drive_events(name: str, tstop_ms: float) -> float:
         n = (BRUNEL["n_exc"] + BRUNEL["n_inh"]) * scale
         return n * BRUNEL["drive_hz"] * tstop_ms / 1000.0
     c = CUBA
+    if name == "quiet":
+        return 0.0
     return (c["stim"] * c["stim_rate"] * min(tstop_ms, c["stim_duration"]) / 1000.0
             * c["stim_p"] * c["n"])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from networks import BRUNEL, CUBA, NETWORKS, drive_events  # noqa: E402
+from networks import BRUNEL, CUBA, NETWORKS, cuba_cell, drive_events  # noqa: E402
 
 DT = 0.1
 
@@ -30,8 +30,8 @@ def nest_run(network: str, tstop: float) -> dict:
     nest.ResetKernel()
     nest.SetKernelStatus({"resolution": DT, "local_num_threads": 1, "rng_seed": 12345})
     t0 = time.perf_counter()
-    if network == "cuba":
-        c, p = CUBA, CUBA["cell"]
+    if network in ("cuba", "quiet"):
+        c, p = CUBA, cuba_cell(network == "quiet")
         params = {"C_m": p["cm"] * 1000.0, "tau_m": p["tau_m"], "E_L": p["v_rest"],
                   "V_th": p["v_thresh"], "V_reset": p["v_reset"], "t_ref": p["tau_refrac"],
                   "tau_syn_ex": p["tau_syn_E"], "tau_syn_in": p["tau_syn_I"], "I_e": 0.0}
@@ -43,12 +43,13 @@ def nest_run(network: str, tstop: float) -> dict:
         for pre, w in ((exc, c["w_exc"]), (inh, c["w_inh"])):
             nest.Connect(pre, cells, {"rule": "pairwise_bernoulli", "p": c["p"]},
                          {"weight": 1000.0 * w, "delay": c["delay"]})
-        gen = nest.Create("poisson_generator", params={"rate": c["stim_rate"],
-                                                       "stop": c["stim_duration"]})
-        stim = nest.Create("parrot_neuron", c["stim"])
-        nest.Connect(gen, stim)
-        nest.Connect(stim, cells, {"rule": "pairwise_bernoulli", "p": c["stim_p"]},
-                     {"weight": 1000.0 * c["stim_w"], "delay": c["delay"]})
+        if network == "cuba":
+            gen = nest.Create("poisson_generator", params={"rate": c["stim_rate"],
+                                                           "stop": c["stim_duration"]})
+            stim = nest.Create("parrot_neuron", c["stim"])
+            nest.Connect(gen, stim)
+            nest.Connect(stim, cells, {"rule": "pairwise_bernoulli", "p": c["stim_p"]},
+                         {"weight": 1000.0 * c["stim_w"], "delay": c["delay"]})
         pops, out = [exc, inh], [c["p"] * c["n"]] * 2
     else:
         b, p = BRUNEL, BRUNEL["cell"]
@@ -89,8 +90,8 @@ def brian2_run(network: str, tstop: float) -> dict:
     b2.start_scope()
     b2.defaultclock.dt = DT * ms
     t0 = time.perf_counter()
-    if network == "cuba":
-        c, p = CUBA, CUBA["cell"]
+    if network in ("cuba", "quiet"):
+        c, p = CUBA, cuba_cell(network == "quiet")
         n_exc = int(c["n"] * 0.8)
         eqs = """dv/dt = (v_rest - v + R * (ie + ii)) / tau_m : volt (unless refractory)
                  die/dt = -ie / tau_e : amp
@@ -106,11 +107,16 @@ def brian2_run(network: str, tstop: float) -> dict:
         si = Synapses(inh, cells, on_pre=f"ii_post += {c['w_inh']}*nA", delay=c["delay"] * ms)
         se.connect(p=c["p"])
         si.connect(p=c["p"])
-        stim = PoissonGroup(c["stim"], rates=f"{c['stim_rate']}*Hz*(t < {c['stim_duration']}*ms)")
-        ss = Synapses(stim, cells, on_pre=f"ie_post += {c['stim_w']}*nA", delay=c["delay"] * ms)
-        ss.connect(p=c["stim_p"])
-        pops, out, groups = [exc, inh], [c["p"] * c["n"]] * 2, [cells, se, si, stim, ss]
-        n_syn = len(se) + len(si) + len(ss)
+        pops, out, groups = [exc, inh], [c["p"] * c["n"]] * 2, [cells, se, si]
+        n_syn = len(se) + len(si)
+        if network == "cuba":
+            stim = PoissonGroup(c["stim"],
+                                rates=f"{c['stim_rate']}*Hz*(t < {c['stim_duration']}*ms)")
+            ss = Synapses(stim, cells, on_pre=f"ie_post += {c['stim_w']}*nA",
+                          delay=c["delay"] * ms)
+            ss.connect(p=c["stim_p"])
+            groups += [stim, ss]
+            n_syn += len(ss)
     else:
         b, p = BRUNEL, BRUNEL["cell"]
         scale = NETWORKS[network][1].get("scale", 1.0)
@@ -152,7 +158,7 @@ def _result(simulator, network, neurons, synapses, build, simulate, spikes, out,
             "synapses": synapses, "build_s": build, "simulate_s": simulate,
             "spikes": sum(spikes), "rate_hz": sum(spikes) / neurons / (tstop / 1000.0),
             "events_per_s": events / simulate, "busy_s": [simulate],
-            "realtime_factor": simulate / (tstop / 1000.0)}
+            "realtime_factor": simulate / (tstop / 1000.0), "steps": round(tstop / DT)}
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
     python benchmarks/run.py                                   # cuba, brunel on spinn
     python benchmarks/run.py --peers ~/peers/bin/python        # + NEST and Brian2
     python benchmarks/run.py --networks brunel50k --tstop 1000 --peers ~/peers/bin/python
+    python benchmarks/run.py --networks quiet           # the fixed cost of a step
 
 For each network prints build and simulate time, synaptic events per second,
 busy time (update + deliver) per rank and its imbalance (slowest / mean),
@@ -48,7 +49,8 @@ def row(result: dict, nest: dict | None) -> str:
     return (f"| {name} | {result['build_s']:.2f} | {result['simulate_s']:.2f} | {ratio} | "
             f"{result['events_per_s'] / 1e6:.1f} | "
             f"{' / '.join(f'{b:.2f}' for b in busy)} | {max(busy) / mean:.2f} | "
-            f"{result['realtime_factor']:.2f} | {result['spikes']:,} | {result['rate_hz']:.2f} |")
+            f"{result['realtime_factor']:.2f} | {1e6 * result['simulate_s'] / result['steps']:.1f} | "
+            f"{result['spikes']:,} | {result['rate_hz']:.2f} |")
 
 
 def main() -> None:
@@ -74,8 +76,8 @@ def main() -> None:
         print(f"\n{network}, {args.tstop:g} ms, {results[0]['neurons']:,} neurons, "
               f"{results[0]['synapses']:,} synapses")
         print("| simulator | build (s) | simulate (s) | / NEST | events (M/s) | busy per rank (s) "
-              "| imbalance | real-time factor | spikes | rate (Hz) |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+              "| imbalance | real-time factor | µs/step | spikes | rate (Hz) |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for result in results:
             print(row(result, nest))
         everything += results

@@ -8,11 +8,13 @@ engine needs collectively:
   from the routing footprints);
 * :meth:`~LocalExchange.exchange` — each hosted rank's keys, grouped by
   destination neighbour, go to exactly those ranks. Under MPI: one
-  ``Neighbor_alltoall`` of counts and one ``Neighbor_alltoallv`` of uint32
-  keys on a distributed-graph communicator, so nothing per step is sized by
-  the number of ranks; keys a rank sends to itself never enter MPI.
+  ``Neighbor_alltoallv`` of uint32 words on a distributed-graph communicator,
+  a block per neighbour holding the counts and then the keys, so nothing per
+  step is sized by the number of ranks; a block's capacity grows (alike at
+  both ends) when keys overflow it, the overflow following point to point
+  that once; keys a rank sends to itself never enter MPI.
   :meth:`~LocalExchange.exchange_batch` does the same for the steps of one
-  minimum delay at once (NEST's scheme), still two collectives;
+  minimum delay at once (NEST's scheme), still one collective;
 * :meth:`~LocalExchange.alltoallv` — build-time requests between ranks
   (typed int64 buffers);
 * :meth:`~LocalExchange.allgatherv` — gathered results as typed buffers
@@ -31,6 +33,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from .csr import ranges
 from .errors import SimulationStateError
 
 
@@ -50,8 +53,98 @@ class Exchange(Protocol):
     def barrier(self) -> None: ...
 
 
+INITIAL_CAPACITY = 64          # uint32 words per neighbour and exchange, at first
+_OVERFLOW_TAG = 7301
+
+
+def _grown(needed: int) -> int:
+    """A pair's new capacity after ``needed`` words did not fit: room for half
+    as much again, rounded up to a power of two."""
+    return 1 << int(needed + needed // 2).bit_length()
+
+
 def _empty(dtype) -> np.ndarray:
     return np.zeros(0, dtype=dtype)
+
+
+def _kernels():
+    from . import kernels
+    return kernels.compiled
+
+
+class _BlocksNumpy:
+    """The exchange's blocks, packed and unpacked with numpy (the compiled
+    kernels of the same names do the same in one call each).
+
+    ``counts[j, p]``: keys of step ``j`` for out position ``p``; ``keys``: the
+    steps' keys one after the other, each step's grouped by position. A block
+    for a neighbour: its counts of each step, then its keys step by step, as
+    many as its capacity holds."""
+
+    @staticmethod
+    def starts(counts):
+        flat = counts.ravel()
+        return (np.cumsum(flat) - flat).reshape(counts.shape)
+
+    @staticmethod
+    def keys_for(counts, keys, pos: int):
+        """Every key for out position ``pos``, step by step."""
+        return keys[ranges(_BlocksNumpy.starts(counts)[:, pos], counts[:, pos])]
+
+    @staticmethod
+    def pack_blocks(counts, keys, out_pos, cap_out, block_out, send, total):
+        """Fills ``send`` and ``total`` (each neighbour's keys); returns how many
+        neighbours' keys did not all fit."""
+        n_steps = counts.shape[0]
+        per = counts[:, out_pos].T                      # (neighbour, step)
+        total[:] = per.sum(axis=1)
+        fit = np.minimum(total, cap_out - n_steps)
+        send[(block_out[:, None] + np.arange(n_steps)).ravel()] = per.ravel()
+        if fit.sum():
+            src = ranges(_BlocksNumpy.starts(counts)[:, out_pos].T.ravel(), per.ravel())
+            within = np.arange(src.size) - np.repeat(np.cumsum(total) - total, total)
+            src = src[within < np.repeat(fit, total)]
+            send[ranges(block_out + n_steps, fit)] = keys[src]
+        return int(np.count_nonzero(fit < total))
+
+    @staticmethod
+    def heads(recv, block_in, n_steps):
+        return recv[(block_in[:, None] + np.arange(n_steps)).ravel()].astype(
+            np.int64).reshape(block_in.size, n_steps)
+
+    @staticmethod
+    def unpack_blocks(recv, block_in, cap_in, counts, keys, self_slot, total):
+        """``(keys, step_ptr, n_over)``; ``total``: each in-neighbour's keys;
+        ``n_over``: how many of them did not all fit (keys then incomplete)."""
+        n_steps = counts.shape[0]
+        heads = _BlocksNumpy.heads(recv, block_in, n_steps)
+        total[:] = heads.sum(axis=1)
+        fit = np.minimum(total, cap_in - n_steps)
+        got = recv[ranges(block_in + n_steps, fit)]
+        n_over = int(np.count_nonzero(fit < total))
+        if n_over:
+            return got, np.zeros(n_steps + 1, dtype=np.int64), n_over
+        return (*_BlocksNumpy.assemble(heads, got, counts, keys, self_slot), 0)
+
+    @staticmethod
+    def assemble(heads, got, counts, keys, self_slot):
+        """Per step, the rank's own keys, then each in-neighbour's (``got``:
+        neighbour by neighbour, step by step): ``(keys, step_ptr)``."""
+        n_steps = counts.shape[0]
+        if self_slot >= 0:
+            own_counts = counts[:, self_slot]
+            own = _BlocksNumpy.keys_for(counts, keys, self_slot)
+        else:
+            own_counts, own = np.zeros(n_steps, dtype=np.int64), _empty(np.uint32)
+        got_counts = heads.sum(axis=0)
+        step_ptr = np.concatenate(([0], np.cumsum(own_counts + got_counts)))
+        if n_steps == 1:
+            return np.concatenate((own, got)), step_ptr
+        steps = np.arange(n_steps)
+        label = np.concatenate((2 * np.repeat(steps, own_counts),
+                                2 * np.repeat(np.tile(steps, heads.shape[0]), heads.ravel()) + 1))
+        both = np.concatenate((own, got))
+        return both[np.argsort(label, kind="stable")], step_ptr
 
 
 class LocalExchange:
@@ -133,73 +226,112 @@ class MPIExchange:
         self._out = out[out != me]
         self._in = inn[inn != me]
         self._out_pos = np.flatnonzero(out != me)
+        self._n_pos = out.size
         if self._graph is not None:
             self._graph.Free()
         self._graph = self.comm.Create_dist_graph_adjacent(
             self._in.tolist(), self._out.tolist(), reorder=False)
-        self._send_counts = np.zeros(self._out.size, dtype=np.int64)
-        self._recv_counts = np.zeros(self._in.size, dtype=np.int64)
+        # words (uint32) per neighbour and exchange: the step counts, then keys;
+        # both ends of a pair apply the same rule, so they always agree
+        self._cap_out = np.full(self._out.size, INITIAL_CAPACITY, dtype=np.int64)
+        self._cap_in = np.full(self._in.size, INITIAL_CAPACITY, dtype=np.int64)
+        self.n_overflows = 0
+        self._layout()
+        kernels = _kernels()
+        self._blocks = kernels or _BlocksNumpy
+        if kernels is not None:           # load them now, not in the first step
+            counts = np.zeros((1, out.size), dtype=np.int64)
+            keys = np.zeros(0, dtype=np.uint32)
+            send = np.zeros(self._send_words, dtype=np.uint32)
+            kernels.pack_blocks(counts, keys, self._out_pos, self._cap_out, self._block_out,
+                                send, self._total_out)
+            kernels.unpack_blocks(np.zeros(self._recv_words, dtype=np.uint32), self._block_in,
+                                  self._cap_in, counts, keys, self._self_slot, self._total_in)
 
     def exchange(self, sends):
-        counts, keys = sends[0]
-        MPI = self._MPI
-        bounds = np.concatenate(([0], np.cumsum(counts)))
-        mine = (keys[bounds[self._self_slot]:bounds[self._self_slot + 1]]
-                if self._self_slot >= 0 else _empty(np.uint32))
-        send_counts = self._send_counts
-        send_counts[:] = counts[self._out_pos]
-        send_displ = bounds[:-1][self._out_pos]
-        recv_counts = self._recv_counts
-        self._graph.Neighbor_alltoall([send_counts, MPI.INT64_T], [recv_counts, MPI.INT64_T])
-        total = int(recv_counts.sum())
-        if total > self._recv.size:
-            self._recv = np.zeros(max(total, 2 * self._recv.size), dtype=np.uint32)
-        recv_displ = np.cumsum(recv_counts) - recv_counts
-        self._graph.Neighbor_alltoallv(
-            [np.ascontiguousarray(keys, dtype=np.uint32), (send_counts, send_displ),
-             MPI.UINT32_T],
-            [self._recv, (recv_counts, recv_displ), MPI.UINT32_T])
-        if total == 0:
-            return [mine.copy()]
-        return [np.concatenate((mine, self._recv[:total]))]
+        return self.exchange_batch([sends])[0]
+
+    def _layout(self, n_steps: int = 1) -> None:
+        """Blocks from the pairs' capacities (after connect, or growth); every
+        block holds at least twice the steps' counts."""
+        low = _grown(2 * n_steps)
+        if self._cap_out.size:
+            self._cap_out = np.maximum(self._cap_out, low)
+        if self._cap_in.size:
+            self._cap_in = np.maximum(self._cap_in, low)
+        self._min_cap = min(self._cap_out.min(initial=low), self._cap_in.min(initial=low))
+        self._block_out = np.cumsum(self._cap_out) - self._cap_out
+        self._block_in = np.cumsum(self._cap_in) - self._cap_in
+        self._send_words = int(self._cap_out.sum())
+        self._recv_words = int(self._cap_in.sum())
+        self._total_out = np.zeros(self._out.size, dtype=np.int64)
+        self._total_in = np.zeros(self._in.size, dtype=np.int64)
 
     def exchange_batch(self, batch):
-        """The keys of several steps in two collectives: the counts per
-        (neighbour, step), then every key, each neighbour's in step order."""
+        """The keys of the steps of ``batch`` in one ``Neighbor_alltoallv``.
+
+        Each neighbour gets a block of its pair's capacity: the number of keys
+        of each step, then the keys (grouped by step). Keys beyond a block's
+        capacity follow point to point, and both ends of the pair grow its
+        capacity alike (they both know the counts), so after the first steps
+        one collective carries everything."""
         MPI = self._MPI
         n_steps = len(batch)
+        if self._min_cap < 2 * n_steps:
+            self._layout(n_steps)
         if n_steps == 1:
-            return [self.exchange(batch[0])]
-        n_out = self._out.size
-        counts = np.zeros((n_out, n_steps), dtype=np.int64)
-        mine, parts = [], [[] for _ in range(n_out)]
-        for j, sends in enumerate(batch):
-            step_counts, keys = sends[0]
-            bounds = np.concatenate(([0], np.cumsum(step_counts)))
-            mine.append(keys[bounds[self._self_slot]:bounds[self._self_slot + 1]]
-                        if self._self_slot >= 0 else _empty(np.uint32))
-            for i, slot in enumerate(self._out_pos.tolist()):
-                counts[i, j] = step_counts[slot]
-                parts[i].append(keys[bounds[slot]:bounds[slot + 1]])
-        recv_counts = np.zeros((self._in.size, n_steps), dtype=np.int64)
-        self._graph.Neighbor_alltoall([counts, MPI.INT64_T], [recv_counts, MPI.INT64_T])
-        send = np.concatenate([p for ps in parts for p in ps] or [_empty(np.uint32)])
-        send = np.ascontiguousarray(send, dtype=np.uint32)
-        send_counts = counts.sum(axis=1)
-        per_in = recv_counts.sum(axis=1)
-        recv = np.zeros(int(per_in.sum()), dtype=np.uint32)
-        self._graph.Neighbor_alltoallv(
-            [send, (send_counts, np.cumsum(send_counts) - send_counts), MPI.UINT32_T],
-            [recv, (per_in, np.cumsum(per_in) - per_in), MPI.UINT32_T])
-        # recv holds, per neighbour, its keys step by step
-        ends = np.cumsum(recv_counts.ravel()).reshape(recv_counts.shape)
-        starts = ends - recv_counts
-        out = []
-        for j in range(n_steps):
-            pieces = [mine[j]] + [recv[a:b] for a, b in zip(starts[:, j].tolist(),
-                                                            ends[:, j].tolist()) if b > a]
-            out.append([np.concatenate(pieces) if len(pieces) > 1 else pieces[0].copy()])
-        return out
+            counts = np.asarray(batch[0][0][0], dtype=np.int64).reshape(1, -1)
+            keys = batch[0][0][1]
+        else:
+            counts = np.stack([np.asarray(b[0][0], dtype=np.int64) for b in batch])
+            keys = np.concatenate([b[0][1] for b in batch])
+        if keys.dtype != np.uint32:
+            keys = keys.astype(np.uint32)
+        blocks = self._blocks
+        send = np.empty(self._send_words, dtype=np.uint32)
+        over = blocks.pack_blocks(counts, keys, self._out_pos, self._cap_out, self._block_out,
+                                  send, self._total_out)
+        recv = np.empty(self._recv_words, dtype=np.uint32)
+        self._graph.Neighbor_alltoallv([send, (self._cap_out, self._block_out), MPI.UINT32_T],
+                                       [recv, (self._cap_in, self._block_in), MPI.UINT32_T])
+        out, step_ptr, over_in = blocks.unpack_blocks(recv, self._block_in, self._cap_in, counts,
+                                                      keys, self._self_slot, self._total_in)
+        if over or over_in:
+            out, step_ptr = self._overflow(counts, keys, recv)
+        if n_steps == 1:
+            return [[out]]
+        bounds = step_ptr.tolist()
+        return [[out[bounds[j]:bounds[j + 1]]] for j in range(n_steps)]
+
+    def _overflow(self, counts, keys, recv):
+        """Keys beyond the blocks' capacities, point to point; capacities grow."""
+        MPI = self._MPI
+        n_steps = counts.shape[0]
+        self.n_overflows += 1
+        total_out, total_in = self._total_out, self._total_in
+        block_in = self._block_in
+        fit_out = np.minimum(total_out, self._cap_out - n_steps)
+        fit_in = np.minimum(total_in, self._cap_in - n_steps)
+        requests, extra = [], {}
+        for i in np.flatnonzero(total_out > fit_out).tolist():
+            mine = _BlocksNumpy.keys_for(counts, keys, int(self._out_pos[i]))
+            rest = np.ascontiguousarray(mine[fit_out[i]:])
+            requests.append(self._graph.Isend([rest, MPI.UINT32_T], int(self._out[i]),
+                                              tag=_OVERFLOW_TAG))
+            self._cap_out[i] = _grown(int(total_out[i]) + n_steps)
+        for j in np.flatnonzero(total_in > fit_in).tolist():
+            extra[j] = np.empty(int(total_in[j] - fit_in[j]), dtype=np.uint32)
+            requests.append(self._graph.Irecv([extra[j], MPI.UINT32_T], int(self._in[j]),
+                                              tag=_OVERFLOW_TAG))
+            self._cap_in[j] = _grown(int(total_in[j]) + n_steps)
+        MPI.Request.Waitall(requests)
+        heads = _BlocksNumpy.heads(recv, block_in, n_steps)
+        got = [recv[block_in[j] + n_steps:block_in[j] + n_steps + fit_in[j]]
+               for j in range(block_in.size)]
+        got = np.concatenate([np.concatenate((g, extra[j])) if j in extra else g
+                              for j, g in enumerate(got)] or [_empty(np.uint32)])
+        self._layout(n_steps)
+        return _BlocksNumpy.assemble(heads, got, counts, keys, self._self_slot)
 
     def alltoallv(self, sends):
         MPI = self._MPI

@@ -17,23 +17,26 @@ __all__ = ["SpikeBuffer", "SignalSegment", "RankRecorder", "signal_grid"]
 
 
 class SpikeBuffer:
-    """Spikes of recorded local neurons: (global id, time stamp in steps)."""
+    """Spikes of recorded local neurons: (global id, time stamp in steps).
+
+    A step appends its array of ids and its stamp (one int); the stamps are
+    expanded only when the spikes are read (no array per step for them)."""
 
     def __init__(self):
-        self._gids: list[np.ndarray] = []
-        self._stamps: list[np.ndarray] = []
+        self._gids = np.zeros(0, np.int64)      # compacted
+        self._stamps = np.zeros(0, np.int64)
+        self._new_gids: list[np.ndarray] = []  # appended since, one array per step
+        self._new_stamps: list[int] = []
 
     def append(self, stamp: int, gids: np.ndarray) -> None:
-        self._gids.append(gids)
-        self._stamps.append(np.full(gids.size, stamp, dtype=np.int64))
+        self._new_gids.append(gids)
+        self._new_stamps.append(stamp)
 
     def select(self, lo: int, hi: int, gids: np.ndarray | None = None):
         """Spikes of gids in ``[lo, hi)`` (and in sorted ``gids``, if given):
         ``(gids, stamps)`` in time order."""
         self._compact()
-        if not self._gids:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        g, s = self._gids[0], self._stamps[0]
+        g, s = self._gids, self._stamps
         keep = (g >= lo) & (g < hi)
         if gids is not None:
             keep &= np.isin(g, gids)
@@ -42,15 +45,18 @@ class SpikeBuffer:
     def drop(self, lo: int, hi: int) -> None:
         """Forget the spikes of gids in ``[lo, hi)`` (``get_data(clear=True)``)."""
         self._compact()
-        if self._gids:
-            keep = ~((self._gids[0] >= lo) & (self._gids[0] < hi))
-            self._gids = [self._gids[0][keep]]
-            self._stamps = [self._stamps[0][keep]]
+        keep = ~((self._gids >= lo) & (self._gids < hi))
+        self._gids, self._stamps = self._gids[keep], self._stamps[keep]
 
     def _compact(self):
-        if len(self._gids) > 1:
-            self._gids = [np.concatenate(self._gids)]
-            self._stamps = [np.concatenate(self._stamps)]
+        if self._new_gids:
+            sizes = np.fromiter((g.size for g in self._new_gids), dtype=np.int64,
+                                count=len(self._new_gids))
+            self._gids = np.concatenate([self._gids] + self._new_gids).astype(np.int64,
+                                                                            copy=False)
+            self._stamps = np.concatenate([self._stamps, np.repeat(
+                np.asarray(self._new_stamps, dtype=np.int64), sizes)])
+            self._new_gids, self._new_stamps = [], []
 
 
 class SignalSegment:

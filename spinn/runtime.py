@@ -15,6 +15,8 @@ runtime from the same image: nothing is regenerated.
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from . import kernels
@@ -120,8 +122,48 @@ class RankRuntime:
         self.n_keys_used = 0            # ... and found synapses here
         self.bound_sources = []
         self._injected_groups = []
+        self._warm_kernels()
 
     # -- set-up --------------------------------------------------------------------
+    def _warm_kernels(self) -> None:
+        """Load the compiled kernels this rank uses (numba's first call reads its
+        cache and types the arguments: ~0.1 s) now, while building, not in the
+        first step: each cell group steps a copy of itself, the delivery kernels
+        run on no synapses."""
+        compiled = self._compiled
+        if compiled is None:
+            return
+        for group in [slot.group for slot in self.slots] + [f.group for f in self.fused]:
+            if getattr(group, "_compiled", None) is not None:
+                n = int(getattr(group, "n", 0) or 0)
+                copy.deepcopy(group, {id(group._compiled): group._compiled}).step(
+                    0, np.zeros(n), np.zeros(n))
+        syn = self.image.synapses
+        empty = np.zeros(0, dtype=np.int64)
+        if self.source_weight is not None and self.source_syn_ptr is not None:
+            ptr = self.source_syn_ptr[:0]
+            compiled.add_group_weights(self.ring, syn.offset, 0, ptr, ptr - ptr, _EMPTY)
+        rows = syn.row_ptr[:0]
+        by_table = syn.weight is None
+        compiled.add_synapses(self.ring, syn.offset, 0, rows, rows - rows, _EMPTY,
+                              _EMPTY if by_table else syn.weight,
+                              syn.weight_index if by_table else _EMPTY_INDEX,
+                              syn.weight_table if by_table else _EMPTY)
+        for fused in self.fused:
+            compiled.add_indexed(self.ring, fused.offset, fused.weight, 0, empty,
+                                 _EMPTY_COUNTS)
+        counts = np.empty(self.out_ranks.size, dtype=np.int64)
+        compiled.route(empty, self.image.local_keys, self.image.local_slice,
+                       self.slice_dest_ptr, self.slice_dest_pos, self._keys_ascending,
+                       counts, np.empty(0, dtype=np.uint32))
+        if self.source_syn_ptr is not None and not self.all_plastic:
+            compiled.receive_sources(
+                self.ring, np.zeros(0, np.uint32), self.source_key, self.source_syn_ptr,
+                _EMPTY if self.source_weight is None else self.source_weight, syn.offset, 0,
+                _EMPTY if by_table else syn.weight,
+                syn.weight_index if by_table else _EMPTY_INDEX,
+                syn.weight_table if by_table else _EMPTY)
+
     def _build_rules(self):
         syn = self.image.synapses
         plastic = {pid: (rule, label) for pid, label, kind, rule in self.image.rules
@@ -150,6 +192,9 @@ class RankRuntime:
         self.single_dest = (self.out_ranks.size == 1
                             and bool(np.all((counts == 1) | (counts == 0))))
         self.slice_sends = counts > 0
+        self._max_dests = int(counts.max()) if counts.size else 0
+        keys = np.asarray(self.image.local_keys)
+        self._keys_ascending = bool(np.all(keys[1:] > keys[:-1]))
         self._no_send = (np.zeros(self.out_ranks.size, dtype=np.int64),
                          np.zeros(0, dtype=np.uint32))
 
@@ -297,6 +342,13 @@ class RankRuntime:
 
     def _route(self, fired: np.ndarray):
         """Keys of ``fired`` grouped by destination (out-neighbour position)."""
+        if self._compiled is not None:
+            counts = np.empty(self.out_ranks.size, dtype=np.int64)
+            out = np.empty(fired.size * self._max_dests, dtype=np.uint32)
+            total = self._compiled.route(fired, self.image.local_keys, self.image.local_slice,
+                                         self.slice_dest_ptr, self.slice_dest_pos,
+                                         self._keys_ascending, counts, out)
+            return counts, out[:total]
         keys = self.image.local_keys[fired]
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
@@ -328,6 +380,18 @@ class RankRuntime:
         if keys.size == 0 or source_key.size == 1:      # only the sentinel: no rows here
             for event in fused or ():
                 self._add_fused(k, *event[1:])
+            return
+        if (self._compiled is not None and not fused and self.source_syn_ptr is not None
+                and not self.all_plastic):              # all static, one call
+            syn = self.image.synapses
+            by_table = syn.weight is None
+            self.n_keys_used += self._compiled.receive_sources(
+                self.ring, keys, source_key, self.source_syn_ptr,
+                _EMPTY if self.source_weight is None else self.source_weight, syn.offset,
+                (k % self.n_slots) * self.stride,
+                _EMPTY if by_table else syn.weight,
+                syn.weight_index if by_table else _EMPTY_INDEX,
+                syn.weight_table if by_table else _EMPTY)
             return
         keys = np.sort(keys, kind="stable")             # canonical: by source gid
         counts = None

@@ -356,8 +356,10 @@ class Simulation:
             sum(rt.n_source_spikes for rt in rts),
             sum(rt.n_keys_received for rt in rts),
             sum(rt.n_keys_used for rt in rts),
+            getattr(self.exchange, "n_overflows", 0),
         ], dtype=np.int64)
-        spikes, synapses, source_spikes, keys, used = self.exchange.allreduce(local, "sum")
+        spikes, synapses, source_spikes, keys, used, overflows = self.exchange.allreduce(
+            local, "sum")
         wall = max(self.exchange.allgather(self.simulate_seconds))
         neurons = sum(p.size for p in self.spec.populations if not _is_source(p))
         bio_s = self.steps_run * self.spec.dt_ms / 1000.0
@@ -372,6 +374,7 @@ class Simulation:
             "mean_rate_hz": (spikes_neurons / neurons / bio_s) if neurons and bio_s else 0.0,
             "keys_received": int(keys),
             "keys_used": int(used),
+            "exchange_overflows": int(overflows),
             "biological_s": bio_s,
             "simulate_wall_s": wall,
             "realtime_factor": wall / bio_s if bio_s else float("nan"),

@@ -41,6 +41,86 @@ def add_synapses(ring, offset, base, starts, lengths, scale, weight, weight_inde
 
 
 @_jit
+def route(fired, local_keys, local_slice, dest_ptr, dest_pos, keys_ascending, counts, out):
+    """The keys of the local neurons ``fired`` grouped by destination (position
+    among the out-neighbours, ``dest_pos[dest_ptr[s] ... dest_ptr[s + 1]]`` for
+    slice ``s``), each group in ascending key order: ``counts[d]`` keys for
+    neighbour ``d`` into ``out`` (as runtime._route). Returns how many."""
+    keys = local_keys[fired]
+    slices = local_slice[fired]
+    if not keys_ascending:
+        order = np.argsort(keys)
+        keys = keys[order]
+        slices = slices[order]
+    counts[:] = 0
+    for i in range(keys.size):
+        s = slices[i]
+        for q in range(dest_ptr[s], dest_ptr[s + 1]):
+            counts[dest_pos[q]] += 1
+    at = np.empty(counts.size, dtype=np.int64)
+    total = 0
+    for d in range(counts.size):
+        at[d] = total
+        total += counts[d]
+    for i in range(keys.size):
+        s = slices[i]
+        for q in range(dest_ptr[s], dest_ptr[s + 1]):
+            d = dest_pos[q]
+            out[at[d]] = keys[i]
+            at[d] += 1
+    return total
+
+
+@_jit
+def receive_sources(ring, keys, source_key, ptr, source_weight, offset, base, weight,
+                    weight_index, table):
+    """The keys of one step onto synapses that are all static, each source's
+    as the range ``ptr[s] ... ptr[s + 1]``: keys in ascending order (a key
+    ``m`` times: one add of ``m × weight``), each looked up among
+    ``source_key`` (ascending, a sentinel last); the weight per source
+    (``source_weight``) or per synapse (``weight`` / ``table[weight_index]``),
+    as runtime.receive with add_group_weights / add_synapses. Returns the
+    number of keys that found synapses here."""
+    ks = np.sort(keys)
+    n = ks.size
+    size = ring.size
+    per_source = source_weight.size > 0
+    by_table = table.size > 0
+    used = 0
+    i = 0
+    while i < n:
+        key = np.int64(ks[i])
+        j = i + 1
+        while j < n and ks[j] == ks[i]:
+            j += 1
+        count = j - i
+        i = j
+        s = np.searchsorted(source_key, key)
+        if source_key[s] != key:
+            continue
+        used += count
+        if per_source:
+            w = source_weight[s]
+            if count > 1:
+                w = w * np.float64(count)
+            for q in range(ptr[s], ptr[s + 1]):
+                pos = np.int64(offset[q]) + base
+                if pos >= size:
+                    pos -= size
+                ring[pos] += w
+        else:
+            for q in range(ptr[s], ptr[s + 1]):
+                pos = np.int64(offset[q]) + base
+                if pos >= size:
+                    pos -= size
+                w = table[weight_index[q]] if by_table else weight[q]
+                if count > 1:
+                    w = w * np.float64(count)
+                ring[pos] += w
+    return used
+
+
+@_jit
 def add_group_weights(ring, offset, base, starts, lengths, group_weight):
     """As :func:`add_synapses` with one weight per group (already scaled)."""
     size = ring.size
@@ -73,50 +153,56 @@ def add_indexed(ring, offset, weight, base, idx, counts):
 # c: packed per-neuron constants (rows), see LIFGroup._pack
 
 @_jit
+def _threshold(v, refr, c, ref_steps, fired):
+    """Reset the cells at or above threshold (row 4 of c) to v_reset (row 5),
+    refractory for ref_steps; their indices into ``fired``; returns how many."""
+    nf = 0
+    for j in range(v.size):
+        if v[j] >= c[4, j]:
+            fired[nf] = j
+            nf += 1
+    for i in range(nf):
+        j = fired[i]
+        v[j] = c[5, j]
+        refr[j] = ref_steps[j]
+    return nf
+
+
+# The loops below are branch-free (selects, not jumps) so that LLVM vectorises
+# them; each value is still computed by the numpy path's operations in its order.
+
+@_jit
 def lif_exp_step(v, ie, ii, refr, i_inj, c, ref_steps, exc, inh, fired):
     """IF_curr_exp: rows of c: v_rest, current_to_v, i_offset, decay_v, v_thresh,
     v_reset, to_v0, to_v1, decay0, decay1."""
-    nf = 0
     for j in range(v.size):
-        if refr[j] == 0:
-            u = v[j] - c[0, j]
-            a = c[1, j] * (c[2, j] + i_inj[j])
-            b = c[3, j] * u
-            m = c[6, j] * ie[j] + c[7, j] * ii[j]
-            v[j] = ((a + b) + m) + c[0, j]
-        else:
-            refr[j] -= 1
+        r = refr[j]
+        u = v[j] - c[0, j]
+        a = c[1, j] * (c[2, j] + i_inj[j])
+        b = c[3, j] * u
+        m = c[6, j] * ie[j] + c[7, j] * ii[j]
+        new = ((a + b) + m) + c[0, j]
+        v[j] = new if r == 0 else v[j]
+        refr[j] = r - (r != 0)
         ie[j] = ie[j] * c[8, j] + exc[j]
         ii[j] = ii[j] * c[9, j] + inh[j]
-        if v[j] >= c[4, j]:
-            v[j] = c[5, j]
-            refr[j] = ref_steps[j]
-            fired[nf] = j
-            nf += 1
-    return nf
+    return _threshold(v, refr, c, ref_steps, fired)
 
 
 @_jit
 def lif_delta_step(v, refr, i_inj, c, ref_steps, exc, inh, fired):
     """IF_curr_delta: rows of c: v_rest, current_to_v, i_offset, decay_v,
     v_thresh, v_reset. Input arriving while refractory is discarded."""
-    nf = 0
     for j in range(v.size):
-        integrating = refr[j] == 0
-        if integrating:
-            u = v[j] - c[0, j]
-            a = c[1, j] * (c[2, j] + i_inj[j])
-            b = c[3, j] * u
-            v[j] = ((a + b) + 0.0) + c[0, j]
-        else:
-            refr[j] -= 1
-        v[j] = v[j] + ((exc[j] + inh[j]) if integrating else 0.0)
-        if v[j] >= c[4, j]:
-            v[j] = c[5, j]
-            refr[j] = ref_steps[j]
-            fired[nf] = j
-            nf += 1
-    return nf
+        r = refr[j]
+        u = v[j] - c[0, j]
+        a = c[1, j] * (c[2, j] + i_inj[j])
+        b = c[3, j] * u
+        new = ((a + b) + 0.0) + c[0, j]
+        old = v[j]
+        v[j] = (new if r == 0 else old) + ((exc[j] + inh[j]) if r == 0 else 0.0)
+        refr[j] = r - (r != 0)
+    return _threshold(v, refr, c, ref_steps, fired)
 
 
 @_jit
@@ -124,31 +210,25 @@ def lif_alpha_step(v, ie, ii, rise0, rise1, refr, i_inj, c, ref_steps, exc, inh,
     """IF_curr_alpha: rows of c: v_rest, current_to_v, i_offset, decay_v,
     v_thresh, v_reset, to_v0, to_v1, decay0, decay1, rise_to_v0, rise_to_v1,
     rise_to_current0, rise_to_current1, jump0, jump1."""
-    nf = 0
     for j in range(v.size):
-        if refr[j] == 0:
-            u = v[j] - c[0, j]
-            a = c[1, j] * (c[2, j] + i_inj[j])
-            b = c[3, j] * u
-            m = ((c[10, j] * rise0[j] + c[6, j] * ie[j]) + c[11, j] * rise1[j]) \
-                + c[7, j] * ii[j]
-            v[j] = ((a + b) + m) + c[0, j]
-        else:
-            refr[j] -= 1
-        ie[j] = ie[j] * c[8, j]
-        ie[j] = ie[j] + c[12, j] * rise0[j]
-        rise0[j] = rise0[j] * c[8, j]
-        rise0[j] = rise0[j] + c[14, j] * exc[j]
-        ii[j] = ii[j] * c[9, j]
-        ii[j] = ii[j] + c[13, j] * rise1[j]
-        rise1[j] = rise1[j] * c[9, j]
-        rise1[j] = rise1[j] + c[15, j] * inh[j]
-        if v[j] >= c[4, j]:
-            v[j] = c[5, j]
-            refr[j] = ref_steps[j]
-            fired[nf] = j
-            nf += 1
-    return nf
+        r = refr[j]
+        u = v[j] - c[0, j]
+        a = c[1, j] * (c[2, j] + i_inj[j])
+        b = c[3, j] * u
+        m = ((c[10, j] * rise0[j] + c[6, j] * ie[j]) + c[11, j] * rise1[j]) \
+            + c[7, j] * ii[j]
+        new = ((a + b) + m) + c[0, j]
+        v[j] = new if r == 0 else v[j]
+        refr[j] = r - (r != 0)
+        e = ie[j] * c[8, j]
+        ie[j] = e + c[12, j] * rise0[j]
+        q = rise0[j] * c[8, j]
+        rise0[j] = q + c[14, j] * exc[j]
+        i = ii[j] * c[9, j]
+        ii[j] = i + c[13, j] * rise1[j]
+        q = rise1[j] * c[9, j]
+        rise1[j] = q + c[15, j] * inh[j]
+    return _threshold(v, refr, c, ref_steps, fired)
 
 
 # -- sources -------------------------------------------------------------------------
@@ -208,3 +288,92 @@ def poisson_step(key, gids, step, p0, lam, first, last, cdf, saturated, all_acti
             counts[nf] = count
             nf += 1
     return nf
+
+
+# -- the exchange's blocks (spinn.comm._BlocksNumpy does the same with numpy) ------------
+
+@_jit
+def _starts(counts):
+    n_steps, n_pos = counts.shape
+    start = np.empty((n_steps, n_pos), dtype=np.int64)
+    acc = 0
+    for j in range(n_steps):
+        for p in range(n_pos):
+            start[j, p] = acc
+            acc += counts[j, p]
+    return start
+
+
+@_jit
+def pack_blocks(counts, keys, out_pos, cap_out, block_out, send, total):
+    """Each out-neighbour's block: its count of each step, then its keys step by
+    step, as many as the block holds; ``total``: each neighbour's keys.
+    Returns how many neighbours' keys did not all fit."""
+    n_steps = counts.shape[0]
+    start = _starts(counts)
+    n_over = 0
+    for i in range(out_pos.size):
+        total[i] = 0
+        p = out_pos[i]
+        b = block_out[i]
+        room = cap_out[i] - n_steps
+        w = b + n_steps
+        for j in range(n_steps):
+            c = counts[j, p]
+            send[b + j] = c
+            total[i] += c
+            a = start[j, p]
+            for t in range(c):
+                if room <= 0:
+                    break
+                send[w] = keys[a + t]
+                w += 1
+                room -= 1
+        n_over += total[i] > cap_out[i] - n_steps
+    return n_over
+
+
+@_jit
+def unpack_blocks(recv, block_in, cap_in, counts, keys, self_slot, total):
+    """Per step, this rank's own keys then each in-neighbour's: ``(keys,
+    step_ptr, n_over)``; ``total``: each in-neighbour's keys; ``n_over``: how
+    many of them exceed their block (the keys are then incomplete: the caller
+    completes them)."""
+    n_steps = counts.shape[0]
+    n_in = block_in.size
+    total[:] = 0
+    size = np.zeros(n_steps, dtype=np.int64)
+    for q in range(n_in):
+        for j in range(n_steps):
+            h = np.int64(recv[block_in[q] + j])
+            total[q] += h
+            size[j] += h
+    start = _starts(counts)
+    if self_slot >= 0:
+        for j in range(n_steps):
+            size[j] += counts[j, self_slot]
+    step_ptr = np.zeros(n_steps + 1, dtype=np.int64)
+    for j in range(n_steps):
+        step_ptr[j + 1] = step_ptr[j] + size[j]
+    out = np.empty(step_ptr[n_steps], dtype=np.uint32)
+    n_over = 0
+    for q in range(n_in):
+        n_over += total[q] > cap_in[q] - n_steps
+    if n_over:
+        return out, step_ptr, n_over
+    at = step_ptr[:n_steps].copy()              # each step's next free place
+    if self_slot >= 0:
+        for j in range(n_steps):
+            a = start[j, self_slot]
+            for t in range(counts[j, self_slot]):
+                out[at[j]] = keys[a + t]
+                at[j] += 1
+    for q in range(n_in):
+        r = block_in[q] + n_steps
+        for j in range(n_steps):
+            h = np.int64(recv[block_in[q] + j])
+            for t in range(h):
+                out[at[j]] = recv[r + t]
+                at[j] += 1
+            r += h
+    return out, step_ptr, 0
