@@ -74,13 +74,40 @@ def event_cost() -> float:
     return deliver / events
 
 
+def key_cost() -> float:
+    """Seconds per key of routing and exchanging it (what a replicated source
+    saves, spinn.fusion): 20,000 Poisson sources at 10 kHz (a key each per
+    step), each with one synapse, on 2 in-process ranks; the update and
+    exchange phases of the routed network minus those of the same sources
+    with no synapses, over the keys."""
+    def phases(connect: bool):
+        sim.setup(timestep=0.1, quiet=True, n_virtual_ranks=2, fuse_sources=False)
+        src = sim.Population(20_000, sim.SpikeSourcePoisson(rate=10_000.0))
+        dst = sim.Population(2, sim.IF_curr_exp(v_thresh=1e9))
+        if connect:
+            sim.Projection(src, dst, sim.FixedNumberPreConnector(10_000),
+                           sim.StaticSynapse(weight=0.0001, delay=1.0))
+        sim.run(1.0)
+        before = dict(state.simulation.phase_seconds)
+        sim.run(30.0)
+        after = state.simulation.phase_seconds
+        keys = sum(rt.n_keys_received for rt in state.simulation.runtimes)
+        sim.end()
+        return sum(after[p] - before[p] for p in ("update", "exchange")), keys
+    routed, keys = phases(True)
+    alone, _ = phases(False)
+    return (routed - alone) / keys
+
+
 if __name__ == "__main__":
     for name in MODELS:          # warm up: the first large temporaries cost page faults
         update_cost(name)
     update = {name: update_cost(name) for name in MODELS}
     event = event_cost()
+    key = key_cost()
     print("UPDATE_SECONDS = {")
     for name, seconds in update.items():
         print(f"    {name!r}: {seconds:.3g},")
     print("}")
     print(f"EVENT_SECONDS = {event:.3g}")
+    print(f"KEY_SECONDS = {key:.3g}")

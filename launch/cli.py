@@ -34,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="run a script on N MPI ranks",
-        usage="spinn run [-h] [-n N] [--profile P] [--cluster FILE] [--quiet] [--print] SCRIPT "
-        "[ARGS ...]",
+        usage="spinn run [-h] [-n N] [--profile P] [--cluster FILE] [--quiet] [--statistics FILE] "
+        "[--print] SCRIPT [ARGS ...]",
         description="Run SCRIPT on N MPI ranks: <launcher> -n N <mpi_args> python -m mpi4py "
         "SCRIPT ARGS. An uncaught exception on any rank ends the whole job.",
     )
@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--quiet", action="store_true",
         help="no progress bar and no summary from the simulation",
+    )
+    run.add_argument(
+        "--statistics", metavar="FILE",
+        help="write the run's statistics (busy time per rank, phases, spikes) to FILE as JSON "
+             "at end(); `spinn map --measured FILE` compares them with the mapping's estimate",
     )
     run.add_argument(
         "--print", dest="print_only", action="store_true",
@@ -96,6 +101,8 @@ def _run(options: argparse.Namespace) -> int:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     # Under mpiexec a rank's stderr is a pipe: tell rank 0 whether a person is watching,
     # so that it draws the run() progress bar (and --quiet turns bar and summary off).
+    if options.statistics:
+        env["SPINN_STATISTICS"] = os.path.abspath(options.statistics)
     if options.quiet:
         env["SPINN_QUIET"] = "1"
     elif sys.stderr.isatty():

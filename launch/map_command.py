@@ -16,7 +16,10 @@
     The profile's ``memory_per_rank`` in bytes, when it has one.
 
 Then it prints the report (`partitioning.report_text`) and, with ``--json FILE``, writes the
-JSON there. Exit status: 0, 2 for a bad command line or profile, the script's own status if
+JSON there. The report estimates each rank's busy time (seconds of update and delivery per
+simulated second, by the cost model the partitioner balances); ``--measured FILE`` adds a
+run's measured busy time per rank, from the statistics ``spinn run --statistics FILE`` (or
+``SPINN_STATISTICS=FILE``) wrote, for the same script on the same number of ranks. Exit status: 0, 2 for a bad command line or profile, the script's own status if
 it fails, 1 if it ends without ever calling ``run()``.
 """
 
@@ -43,7 +46,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "map",
         help="report how a network is mapped onto ranks (no MPI needed)",
         usage="spinn map [-h] [-n N] [--ranks-per-node R] [--profile P] [--cluster FILE] "
-              "[--json FILE] [--save DIR] SCRIPT [ARGS ...]",
+              "[--json FILE] [--save DIR] [--measured STATS] SCRIPT [ARGS ...]",
         description="Run SCRIPT up to its first run(), map its network onto N ranks and print "
                     "the mapping: neurons, synapses, memory and spike traffic per rank, load "
                     "imbalance, routing-table sizes, time per mapping stage.",
@@ -56,6 +59,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--profile", metavar="P", help="cluster profile for the defaults")
     parser.add_argument("--cluster", metavar="FILE", help="cluster file")
     parser.add_argument("--json", metavar="FILE", help="also write the report as JSON here")
+    parser.add_argument("--measured", metavar="STATS",
+                        help="a run's statistics (spinn run --statistics STATS): show its "
+                             "measured busy time per rank next to the estimate")
     parser.add_argument("--save", metavar="DIR",
                         help="also write one msgpack load image per rank into DIR "
                              "(rank-<r>.msgpack; see spinn.image)")
@@ -103,6 +109,15 @@ def run(args: argparse.Namespace) -> int:
         profile = load_profile(args.profile, args.cluster)
     except ProfileError as error:
         return _fail(str(error), EXIT_USAGE)
+    measured = None
+    if args.measured:
+        try:
+            with open(args.measured) as f:
+                measured = json.load(f)
+        except (OSError, ValueError) as error:
+            return _fail(f"cannot read the statistics {args.measured!r}: {error}", EXIT_USAGE)
+        if not args.n_ranks and isinstance(measured.get("ranks"), int):
+            args.n_ranks = measured["ranks"]
     n_ranks = args.n_ranks or profile.default_ranks()
     ranks_per_node = args.ranks_per_node or profile.ranks_per_node
     with tempfile.TemporaryDirectory(prefix="spinn-map-") as tmp:
@@ -124,7 +139,13 @@ def run(args: argparse.Namespace) -> int:
                          1)
         with open(report_path) as f:
             report = json.load(f)
-    from partitioning import report_text  # keeps `spinn --help` free of numpy imports
+    from partitioning import add_measured, report_text  # keeps `spinn --help` numpy-free
+
+    if measured is not None:
+        try:
+            report = add_measured(report, measured)
+        except ValueError as error:
+            return _fail(f"--measured {args.measured}: {error}", EXIT_USAGE)
 
     print(f"spinn map: {script} on {n_ranks} ranks")
     print(report_text(report))

@@ -55,7 +55,7 @@ from .errors import PartitioningError, UnfeasibleError
 from .keys import allocate_keys
 from .model import DEFAULT_RATE_HZ, Graph, KeySpace, Mapping, Placement, RoutingTable, Slices
 from .place import place_in_order, place_round_robin, place_slices, place_traffic
-from .report import mapping_report, report_text
+from .report import add_measured, mapping_report, report_text
 from .routing import (
     build_compressed_tables, build_table, build_tables, count_entries, footprint_table,
     vertex_destinations,
@@ -74,7 +74,7 @@ __all__ = [
     "vertex_destinations", "count_entries",
     "check_slices", "check_placement", "check_keys", "check_tables", "check_compression",
     "expected_destinations",
-    "estimate_traffic", "packets_per_step", "mapping_report", "report_text",
+    "estimate_traffic", "packets_per_step", "mapping_report", "report_text", "add_measured",
     "map_network",
 ]
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from .traffic import estimate_traffic
 
-__all__ = ["mapping_report", "report_text"]
+__all__ = ["mapping_report", "report_text", "add_measured"]
 
 
 def _per_rank(values, n_ranks: int, rank: np.ndarray, *, integer: bool = False) -> list:
@@ -35,7 +35,10 @@ def mapping_report(mapping) -> dict:
         ``sent_across_nodes_per_rank``, ``received_within_node_per_rank``,
         ``received_across_nodes_per_rank`` (expected packets per step),
         ``entries_before_per_rank``, ``entries_per_rank`` (after compression),
-        ``destinations_per_rank`` (sum of table fan-out).
+        ``destinations_per_rank`` (sum of table fan-out),
+        ``busy_s_per_s_per_rank`` (estimated seconds of work per simulated
+        second, by the graph's cost model; None without one) and
+        ``busy_imbalance`` (its max / mean).
     """
     graph, slices, placement = mapping.graph, mapping.slices, mapping.placement
     n_ranks = placement.n_ranks
@@ -55,6 +58,10 @@ def mapping_report(mapping) -> dict:
                              weights=graph.synapses * graph.rates()[graph.edges[:, 0]]
                              * (graph.dt_ms / 1000.0))
     vertices = np.unique(vertex * n_ranks + rank) % n_ranks
+    steps_per_s = 1000.0 / graph.dt_ms
+    busy = (None if graph.cost_per_atom is None else
+            np.bincount(rank, weights=graph.slice_load(vertex, sizes),
+                        minlength=n_ranks) * steps_per_s)
     entries_after = [len(t) for t in mapping.tables]
     entries_before = (entries_after if mapping.entries_before is None
                       else mapping.entries_before.tolist())
@@ -87,7 +94,30 @@ def mapping_report(mapping) -> dict:
         "entries_per_rank": entries_after,
         "destinations_per_rank": [int(t.dest_ptr[-1]) for t in mapping.tables],
         "timing_s": dict(mapping.timing_s or {}),
+        "busy_s_per_s_per_rank": None if busy is None else busy.tolist(),
+        "busy_imbalance": (float(busy.max() / busy.mean()) if busy is not None and busy.sum()
+                           else None),
     }
+
+
+def add_measured(report: dict, statistics: dict) -> dict:
+    """The report with a run's measured busy time per rank (from the statistics
+    ``spinn run --statistics`` writes): seconds of update and delivery per
+    simulated second, and their imbalance (max / mean).
+
+    Raises ValueError when the run had another number of ranks."""
+    if statistics.get("ranks") != report["n_ranks"]:
+        raise ValueError(f"the statistics are of a run on {statistics.get('ranks')} ranks, "
+                         f"the mapping is for {report['n_ranks']}")
+    busy = np.asarray(statistics.get("busy_s_by_rank") or [], dtype=float)
+    seconds = float(statistics.get("biological_s") or 0.0)
+    if busy.size != report["n_ranks"] or seconds <= 0:
+        raise ValueError("the statistics have no busy time per rank (a run of spinn with "
+                         "busy_s_by_rank and biological_s > 0 is needed)")
+    per_s = busy / seconds
+    return dict(report, measured_busy_s_per_s_per_rank=per_s.tolist(),
+                measured_busy_imbalance=float(per_s.max() / per_s.mean()) if per_s.sum()
+                else None)
 
 
 def _quantity(value: float) -> str:
@@ -107,6 +137,10 @@ def _bytes(value: float) -> str:
         if value >= size:
             return f"{value / size:.1f} {unit}"
     return f"{value:.0f} B"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3g} s"
 
 
 _COLUMNS = (
@@ -130,7 +164,9 @@ def report_text(report: dict, *, max_rows: int = 32) -> str:
     Totals first, then one row per rank (``max_rows`` ranks at most: beyond
     that, the minimum, mean and maximum over ranks), then time per stage.
     Packet counts are expected packets per time step; "in"/"out" mean within
-    the rank's node / across nodes.
+    the rank's node / across nodes; "busy est." is the cost model's seconds of
+    work per simulated second, "busy run" a run's measured ones (``spinn map
+    --measured``).
     """
     n_ranks = report["n_ranks"]
     before, after = report.get("entries_before", 0), report.get("entries_after", 0)
@@ -145,14 +181,23 @@ def report_text(report: dict, *, max_rows: int = 32) -> str:
         f"routing entries: {before:,} before compression, {after:,} after{saved}",
         "",
     ]
-    header = ["rank"] + [name for name, _, _ in _COLUMNS]
+    columns = list(_COLUMNS)
+    if report.get("busy_s_per_s_per_rank") is not None:
+        columns.append(("busy est.", "busy_s_per_s_per_rank", _seconds))
+        lines.insert(3, "work imbalance (max / mean estimated busy time per rank): "
+                        f"{report['busy_imbalance']:.3f}")
+    if report.get("measured_busy_s_per_s_per_rank") is not None:
+        columns.append(("busy run", "measured_busy_s_per_s_per_rank", _seconds))
+        lines.insert(4, "measured imbalance (max / mean busy time per rank in the run): "
+                        f"{report['measured_busy_imbalance']:.3f}")
+    header = ["rank"] + [name for name, _, _ in columns]
     rows = []
     if n_ranks <= max_rows:
         for r in range(n_ranks):
-            rows.append([str(r)] + [fmt(report[key][r]) for _, key, fmt in _COLUMNS])
+            rows.append([str(r)] + [fmt(report[key][r]) for _, key, fmt in columns])
     else:
         for label, reduce in (("min", np.min), ("mean", np.mean), ("max", np.max)):
-            rows.append([label] + [fmt(float(reduce(report[key]))) for _, key, fmt in _COLUMNS])
+            rows.append([label] + [fmt(float(reduce(report[key]))) for _, key, fmt in columns])
     widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header))]
     for row in [header] + rows:
         lines.append("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))

@@ -22,7 +22,8 @@ import partitioning
 
 from .connectors import Geometry
 from .errors import NetworkError
-from .fusion import FusedImage, build_fused, fused_projections
+from .fusion import (FusedImage, ReplicatedImage, build_fused, build_replicated,
+                     fused_projections, replicated_populations)
 from .models import MODELS
 from .network import GidRange, NetworkSpec
 from .synapses import SynapseImage, build_synapses
@@ -97,6 +98,11 @@ class RankImage:
     #: sources generated here, next to their targets (spinn.fusion.FusedImage)
     fused: tuple = ()
     routing: RoutingImage | None = None
+    #: replicated sources this rank generates for its own synapses
+    #: (spinn.fusion.ReplicatedImage); their keys are neither sent nor received
+    replicated: tuple = ()
+    #: ids of every replicated population (decided at the first build)
+    replicated_populations: tuple = ()
 
     @property
     def n_local(self) -> int:
@@ -242,9 +248,13 @@ def local_neurons(spec: NetworkSpec, mapping, local_slices: np.ndarray,
     return LocalNeurons(gids, ranges)
 
 
-def build_rank_image(spec: NetworkSpec, mapping, rank: int) -> RankImage:
+def build_rank_image(spec: NetworkSpec, mapping, rank: int,
+                     replicated: frozenset | None = None) -> RankImage:
     """Rank ``rank``'s neurons and incoming synapses (routing still to come:
-    see :func:`with_routing`)."""
+    see :func:`with_routing`). ``replicated``: the replicated source
+    populations (default: :func:`~spinn.fusion.replicated_populations`)."""
+    if replicated is None:
+        replicated = replicated_populations(spec)
     mine = mapping.placement.slices_on(rank)
     groups, gids, keys, slice_of = _build_groups(spec, mapping, mine)
     first = _slice_first_gids(spec, mapping)
@@ -260,7 +270,9 @@ def build_rank_image(spec: NetworkSpec, mapping, rank: int) -> RankImage:
         synapses=synapses, needed_slices=frozen_array(needed.astype(np.int64)),
         needed_key_base=frozen_array(mapping.keys.base[needed].astype(np.int64)),
         needed_first_gid=frozen_array(first[needed]), rules=synapse_rules(spec, synapses),
-        fused=build_fused(spec, neurons, geometry_of))
+        fused=build_fused(spec, neurons, geometry_of),
+        replicated=build_replicated(spec, synapses.source_gid, replicated),
+        replicated_populations=tuple(sorted(replicated)))
 
 
 def synapse_rules(spec: NetworkSpec, synapses: SynapseImage) -> tuple:
@@ -276,11 +288,21 @@ def synapse_rules(spec: NetworkSpec, synapses: SynapseImage) -> tuple:
     return tuple(rules)
 
 
+def routed_needed(image: RankImage, mapping) -> np.ndarray:
+    """The needed slices whose keys travel: all but the replicated sources'."""
+    needed = image.needed_slices
+    if not image.replicated_populations or needed.size == 0:
+        return needed
+    vertex = mapping.slices.vertex[needed]
+    return needed[~np.isin(vertex, np.asarray(image.replicated_populations))]
+
+
 def footprint_requests(image: RankImage, mapping) -> list:
     """What ``image``'s rank asks of every rank: ``requests[r]`` = the ids of
     the slices on rank ``r`` whose spikes it needs (int64, ascending)."""
-    owner = mapping.placement.rank[image.needed_slices]
-    return [image.needed_slices[owner == r] for r in range(mapping.placement.n_ranks)]
+    needed = routed_needed(image, mapping)
+    owner = mapping.placement.rank[needed]
+    return [needed[owner == r] for r in range(mapping.placement.n_ranks)]
 
 
 def with_routing(image: RankImage, mapping, requested: list) -> RankImage:
@@ -306,5 +328,5 @@ def with_routing(image: RankImage, mapping, requested: list) -> RankImage:
     routing = RoutingImage(
         table=table, slice_dest_ptr=frozen_array(ptr), slice_dest=frozen_array(routed),
         out_ranks=frozen_array(np.unique(dest)),
-        in_ranks=frozen_array(np.unique(mapping.placement.rank[image.needed_slices])))
+        in_ranks=frozen_array(np.unique(mapping.placement.rank[routed_needed(image, mapping)])))
     return replace(image, routing=routing)

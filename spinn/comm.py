@@ -28,6 +28,7 @@ can run any rank count without ``mpiexec``.
 """
 from __future__ import annotations
 
+import itertools
 import os
 from typing import Protocol, Sequence
 
@@ -72,6 +73,9 @@ def _kernels():
     return kernels.compiled
 
 
+_FEW = 16        # neighbours up to which the numpy blocks are packed one by one
+
+
 class _BlocksNumpy:
     """The exchange's blocks, packed and unpacked with numpy (the compiled
     kernels of the same names do the same in one call each).
@@ -96,6 +100,19 @@ class _BlocksNumpy:
         """Fills ``send`` and ``total`` (each neighbour's keys); returns how many
         neighbours' keys did not all fit."""
         n_steps = counts.shape[0]
+        if n_steps == 1 and out_pos.size <= _FEW:          # a few slices beat vectorising
+            per = counts[0].tolist()
+            starts = list(itertools.accumulate(per, initial=0))
+            over = 0
+            for i, (p, cap, b) in enumerate(zip(out_pos.tolist(), cap_out.tolist(),
+                                                block_out.tolist())):
+                n = per[p]
+                total[i] = n
+                send[b] = n
+                fit = min(n, cap - 1)
+                over += fit < n
+                send[b + 1:b + 1 + fit] = keys[starts[p]:starts[p] + fit]
+            return over
         per = counts[:, out_pos].T                      # (neighbour, step)
         total[:] = per.sum(axis=1)
         fit = np.minimum(total, cap_out - n_steps)
@@ -117,6 +134,19 @@ class _BlocksNumpy:
         """``(keys, step_ptr, n_over)``; ``total``: each in-neighbour's keys;
         ``n_over``: how many of them did not all fit (keys then incomplete)."""
         n_steps = counts.shape[0]
+        if n_steps == 1 and block_in.size <= _FEW:
+            heads = recv[block_in].tolist()
+            total[:] = heads
+            parts, over = [], 0
+            if self_slot >= 0:
+                per = counts[0].tolist()
+                a = sum(per[:self_slot])
+                parts.append(keys[a:a + per[self_slot]])
+            for b, h, cap in zip(block_in.tolist(), heads, cap_in.tolist()):
+                over += h > cap - 1
+                parts.append(recv[b + 1:b + 1 + h])
+            out = np.concatenate(parts) if parts else _empty(np.uint32)
+            return out, np.array([0, out.size]), over
         heads = _BlocksNumpy.heads(recv, block_in, n_steps)
         total[:] = heads.sum(axis=1)
         fit = np.minimum(total, cap_in - n_steps)

@@ -29,6 +29,10 @@ UPDATE_SECONDS = {
 #: seconds per synaptic event delivered (decode, gather, add into the ring)
 EVENT_SECONDS = 4.73e-09
 
+#: seconds per key and destination of a routed spike: routing, exchange and
+#: decoding on the receiving rank (a source's keys versus generating it again)
+KEY_SECONDS = 1.2e-08
+
 #: for a cell type not in the table
 DEFAULT_UPDATE_SECONDS = 1e-07
 

@@ -20,7 +20,7 @@ import partitioning
 from .build import geometry_for
 from .connectors import Geometry
 from .costs import EVENT_SECONDS, update_seconds
-from .fusion import fused_projections
+from .fusion import fused_projections, source_rate
 from .models import MODELS, N_RECEPTORS
 from .network import NetworkSpec
 from .values import is_homogeneous
@@ -81,14 +81,7 @@ def _ring_slots(spec: NetworkSpec, population: int) -> int:
 
 
 def _rate(population, default: float) -> float:
-    """A source's own ``rate`` (Hz) if it is a number or an array (its mean),
-    else ``default``."""
-    rate = population.params.get("rate") if population.model.startswith("SpikeSource") else None
-    if is_homogeneous(rate):
-        return float(rate)
-    if isinstance(rate, np.ndarray):
-        return float(np.mean(rate))
-    return default
+    return source_rate(population, default)
 
 
 def _bytes_per_neuron(spec: NetworkSpec, index: int) -> float:

@@ -13,6 +13,17 @@ routed path (``setup(fuse_sources=False)``); only the work moves.
 
 The source population stays in the mapping (its slices hold nothing); the
 rank of each target records the source neuron's spikes and counts them.
+
+Sources with other connectors may be *replicated* instead
+(:func:`replicated_populations`): every rank generates the source neurons it
+has synapses from and feeds their keys straight into its own delivery, so
+no key of theirs is routed or exchanged. The source's own rank still
+generates it whole, to record and count its spikes (it sends nothing).
+Generating a source neuron costs ``update_seconds`` per step on each rank
+that needs it; routing it costs a key per spike and destination
+(``KEY_SECONDS``): a source is replicated when its expected keys per step
+cost more than generating it (sources of some kHz; a 10 Hz source is
+cheaper to route). The decision is made once, at the first build.
 """
 from __future__ import annotations
 
@@ -22,13 +33,15 @@ from types import MappingProxyType
 import numpy as np
 
 from .connectors import OneToOne, Streams, block_range, blocks_of
+from .costs import KEY_SECONDS, update_seconds
 from .errors import NetworkError
 from .models import MODELS
 from .network import GidRange, NetworkSpec
 from .synapses import block_values, check_synapses, delay_steps
 from .values import RandomValue, frozen_array, is_homogeneous, take
 
-__all__ = ["fused_projections", "FusedImage", "build_fused"]
+__all__ = ["fused_projections", "FusedImage", "build_fused", "replicated_populations",
+           "ReplicatedImage", "build_replicated", "source_rate"]
 
 
 def fused_projections(spec: NetworkSpec) -> dict:
@@ -50,6 +63,85 @@ def fused_projections(spec: NetworkSpec) -> dict:
                 and proj.short_term is None and _whole(proj.pre, pop)):
             fused[pop.id] = proj.id
     return fused
+
+
+def source_rate(population, default: float = 10.0) -> float:
+    """A source's own ``rate`` (Hz) if it is a number, an array or a random
+    distribution (their mean), else ``default``."""
+    rate = population.params.get("rate") if population.model.startswith("SpikeSource") else None
+    if is_homogeneous(rate):
+        return float(rate)
+    if isinstance(rate, np.ndarray):
+        return float(np.mean(rate))
+    if isinstance(rate, RandomValue):
+        return rate.mean()
+    return default
+
+
+def replicated_populations(spec: NetworkSpec) -> frozenset:
+    """Ids of the source populations to generate on every rank that needs them
+    (see the module docstring): independent sources, not fused, whose
+    projections are all static, and whose keys would cost more than
+    generating them again (``rate · dt · KEY_SECONDS >= update_seconds``)."""
+    if not getattr(spec, "fuse_sources", True):
+        return frozenset()
+    fused = fused_projections(spec)
+    outgoing: dict = {}
+    for proj in spec.projections:
+        for pop in proj.pre_populations:
+            outgoing.setdefault(pop, []).append(proj)
+    chosen = []
+    for pop in spec.populations:
+        cls = MODELS.get(pop.model)
+        projections = outgoing.get(pop.id, [])
+        if (not getattr(cls, "independent", False) or pop.id in fused or not projections
+                or any(p.plasticity is not None or p.short_term is not None
+                       for p in projections)):
+            continue
+        keys_per_step = source_rate(pop, 0.0) * spec.dt_ms / 1000.0
+        if keys_per_step * KEY_SECONDS >= update_seconds(pop.model):
+            chosen.append(pop.id)
+    return frozenset(chosen)
+
+
+@dataclass(frozen=True, eq=False)
+class ReplicatedImage:
+    """The neurons of a replicated source population this rank has synapses
+    from: ``index`` (population indices, ascending), their ``params`` and
+    ``spike_times`` (as in a GroupImage)."""
+    population: int
+    model: str
+    first_gid: int
+    index: np.ndarray
+    params: MappingProxyType
+    spike_times: tuple | None = None
+
+    @property
+    def gids(self) -> np.ndarray:
+        return self.first_gid + self.index
+
+
+def build_replicated(spec: NetworkSpec, source_gid: np.ndarray, replicated) -> tuple:
+    """The replicated sources of one rank, whose synapses come from the
+    sorted global ids ``source_gid``."""
+    images = []
+    for pop_id in sorted(replicated):
+        pop = spec.populations[pop_id]
+        a, z = np.searchsorted(source_gid, [pop.first_gid, pop.first_gid + pop.size])
+        if z == a:
+            continue
+        index = np.asarray(source_gid[a:z], dtype=np.int64) - pop.first_gid
+        cls = MODELS[pop.model]
+        params = {name: frozen_array(take(pop.params[name], index))
+                  for name in cls.parameter_names()}
+        spike_times = None
+        if pop.spike_times is not None:
+            times, ptr = pop.spike_times.take(index)
+            spike_times = (frozen_array(times), frozen_array(ptr))
+        images.append(ReplicatedImage(population=pop.id, model=pop.model,
+                                      first_gid=pop.first_gid, index=frozen_array(index),
+                                      params=MappingProxyType(params), spike_times=spike_times))
+    return tuple(images)
 
 
 def _whole(gids, pop) -> bool:

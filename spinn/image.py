@@ -27,7 +27,7 @@ from partitioning import RoutingTable
 
 from .build import (GroupImage, RankImage, RoutingImage, build_rank_image, footprint_requests,
                     with_routing)
-from .fusion import FusedImage
+from .fusion import FusedImage, ReplicatedImage
 from .errors import SpinnError
 from .plasticity import PlasticitySpec
 from .shortterm import ShortTermSpec
@@ -40,7 +40,7 @@ FORMAT = "spinn-rank-image/2"
 
 _TYPES = {cls.__name__: cls for cls in (RankImage, GroupImage, SynapseImage, ProjectionPart,
                                         RoutingImage, RoutingTable, PlasticitySpec,
-                                        ShortTermSpec, FusedImage)}
+                                        ShortTermSpec, FusedImage, ReplicatedImage)}
 
 
 def _encode(obj):
@@ -72,7 +72,10 @@ def _decode(obj):
             fields["groups"] = tuple(fields["groups"])
             fields["rules"] = tuple(tuple(r) for r in fields["rules"])
             fields["fused"] = tuple(fields["fused"])
-        if cls in (GroupImage, FusedImage) and fields["spike_times"] is not None:
+            fields["replicated"] = tuple(fields.get("replicated", ()))
+            fields["replicated_populations"] = tuple(fields.get("replicated_populations", ()))
+        if (cls in (GroupImage, FusedImage, ReplicatedImage)
+                and fields["spike_times"] is not None):
             fields["spike_times"] = tuple(fields["spike_times"])
         if cls is GroupImage:
             fields["populations"] = tuple(tuple(p) for p in fields["populations"])

@@ -90,6 +90,24 @@ class FusedInput:
         self.weight = image.weight
 
 
+class ReplicatedInput:
+    """A replicated source's neurons that this rank has synapses from
+    (:func:`spinn.fusion.replicated_populations`): generated here, their keys
+    go straight into this rank's delivery."""
+
+    def __init__(self, image, dt: float, seed: int, source_key: np.ndarray,
+                 source_gid: np.ndarray):
+        cls = MODELS[image.model]
+        extra = {"spike_times": image.spike_times} if image.spike_times is not None else {}
+        self.group = cls(image.gids, {n: np.asarray(v) for n, v in image.params.items()}, {},
+                         dt, seed, **extra)
+        self.use(image, source_key, source_gid)
+
+    def use(self, image, source_key, source_gid) -> None:
+        self.image = image
+        self.keys = source_key[np.searchsorted(source_gid, image.gids)].astype(np.uint32)
+
+
 class RankRuntime:
     """Everything rank ``image.rank`` simulates, started from its image."""
 
@@ -113,6 +131,9 @@ class RankRuntime:
         self._build_rules()
         self._build_routing()
         self._build_decoding()
+        self.replicated = [ReplicatedInput(r, self.dt, image.seed, self.source_key,
+                                           self.source_gid) for r in image.replicated]
+        self._replicated_keys: dict = {}   # step -> keys of the replicated sources' spikes
         self.recorder = RankRecorder(self.slots, self.n_local, self.neurons.index)
         self._compiled = kernels.compiled
         self.current_step = step
@@ -133,7 +154,8 @@ class RankRuntime:
         compiled = self._compiled
         if compiled is None:
             return
-        for group in [slot.group for slot in self.slots] + [f.group for f in self.fused]:
+        for group in ([slot.group for slot in self.slots] + [f.group for f in self.fused]
+                      + [r.group for r in self.replicated]):
             if getattr(group, "_compiled", None) is not None:
                 n = int(getattr(group, "n", 0) or 0)
                 copy.deepcopy(group, {id(group._compiled): group._compiled}).step(
@@ -153,9 +175,9 @@ class RankRuntime:
             compiled.add_indexed(self.ring, fused.offset, fused.weight, 0, empty,
                                  _EMPTY_COUNTS)
         counts = np.empty(self.out_ranks.size, dtype=np.int64)
-        compiled.route(empty, self.image.local_keys, self.image.local_slice,
-                       self.slice_dest_ptr, self.slice_dest_pos, self._keys_ascending,
-                       counts, np.empty(0, dtype=np.uint32))
+        compiled.route(empty, self.image.local_keys, self.image.local_slice, self._slice_rank,
+                       self.slice_dest_ptr, self.slice_dest_pos, counts,
+                       np.empty(0, dtype=np.uint32))
         if self.source_syn_ptr is not None and not self.all_plastic:
             compiled.receive_sources(
                 self.ring, np.zeros(0, np.uint32), self.source_key, self.source_syn_ptr,
@@ -194,7 +216,12 @@ class RankRuntime:
         self.slice_sends = counts > 0
         self._max_dests = int(counts.max()) if counts.size else 0
         keys = np.asarray(self.image.local_keys)
-        self._keys_ascending = bool(np.all(keys[1:] > keys[:-1]))
+        # the local slices' ranks in key order (empty: local order is key order)
+        self._slice_rank = np.zeros(0, dtype=np.int64)
+        if keys.size and not bool(np.all(keys[1:] > keys[:-1])):
+            first = np.full(self.image.local_slices.size, np.iinfo(np.int64).max)
+            np.minimum.at(first, np.asarray(self.image.local_slice), keys.astype(np.int64))
+            self._slice_rank = np.argsort(np.argsort(first, kind="stable")).astype(np.int64)
         self._no_send = (np.zeros(self.out_ranks.size, dtype=np.int64),
                          np.zeros(0, dtype=np.uint32))
 
@@ -227,6 +254,9 @@ class RankRuntime:
         for i, fused in enumerate(self.fused):
             for name, array in dynamic_state(fused.group).items():
                 out[f"fused/{i}:{fused.image.model}/{name}"] = array
+        for i, rep in enumerate(self.replicated):
+            for name, array in dynamic_state(rep.group).items():
+                out[f"replicated/{i}:{rep.image.model}/{name}"] = array
         if self.plasticity is not None:
             out.update({f"plastic/{k}": v for k, v in self.plasticity.state_arrays().items()})
         if self.short_term is not None:
@@ -297,6 +327,8 @@ class RankRuntime:
         self.recorder.sample(stamp)
         if self.fused:
             self._generate_fused(k, base, stamp)
+        if self.replicated:
+            self._generate_replicated(k)
         if not fired_parts:
             return self._no_send
         fired = np.sort(np.concatenate(fired_parts)) if len(fired_parts) > 1 else fired_parts[0]
@@ -329,6 +361,18 @@ class RankRuntime:
         if events:
             self._fused_events[k] = events
 
+    def _generate_replicated(self, k: int) -> None:
+        """The keys of the replicated sources' spikes of step ``k`` (their own
+        ranks record and count them)."""
+        parts = []
+        for rep in self.replicated:
+            idx, counts = rep.group.step(k, None, None)
+            if idx.size:
+                keys = rep.keys[idx]
+                parts.append(keys if counts is None else np.repeat(keys, counts))
+        if parts:
+            self._replicated_keys[k] = np.concatenate(parts) if len(parts) > 1 else parts[0]
+
     def _add_fused(self, k: int, fused, idx, counts) -> None:
         """The adds of one fused source's spikes of step ``k`` (neurons ``idx``,
         multiplicities ``counts`` or None)."""
@@ -346,8 +390,8 @@ class RankRuntime:
             counts = np.empty(self.out_ranks.size, dtype=np.int64)
             out = np.empty(fired.size * self._max_dests, dtype=np.uint32)
             total = self._compiled.route(fired, self.image.local_keys, self.image.local_slice,
-                                         self.slice_dest_ptr, self.slice_dest_pos,
-                                         self._keys_ascending, counts, out)
+                                         self._slice_rank, self.slice_dest_ptr,
+                                         self.slice_dest_pos, counts, out)
             return counts, out[:total]
         keys = self.image.local_keys[fired]
         order = np.argsort(keys, kind="stable")
@@ -377,6 +421,10 @@ class RankRuntime:
         source_key = self.source_key
         if keys.size:
             self.n_keys_received += keys.size
+        if self.replicated:
+            local = self._replicated_keys.pop(k, None)
+            if local is not None:
+                keys = np.concatenate((keys, local)) if keys.size else local
         if keys.size == 0 or source_key.size == 1:      # only the sentinel: no rows here
             for event in fused or ():
                 self._add_fused(k, *event[1:])
@@ -576,6 +624,13 @@ class RankRuntime:
         syn = image.synapses
         if changes.updated:                 # weights per source may have changed
             self._build_decoding()
+        for rep, rep_image in zip(self.replicated, image.replicated):
+            rep.use(rep_image, self.source_key, self.source_gid)
+            if rep_image.population in changes.params:
+                rep.group.set_parameters({n: np.asarray(v) for n, v in rep_image.params.items()})
+            if rep_image.population in changes.spike_times and rep_image.spike_times is not None:
+                rep.group.set_spike_times(rep_image.spike_times, self.dt,
+                                          after_step=next_step - 1)
         n_slots = max([syn.n_slots] + [int(f.delay.max()) + 1 for f in image.fused
                                        if f.delay.size])
         if n_slots > self.n_slots:

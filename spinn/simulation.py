@@ -30,7 +30,7 @@ from .comm import default_exchange
 from .electrodes import recorded_value
 from .errors import NetworkError, RankError, SimulationStateError, SpinnError
 from .estimates import network_graph
-from .fusion import build_fused, fused_projections
+from .fusion import build_fused, build_replicated, fused_projections, replicated_populations
 from .network import NetworkSpec, changes_between, first_difference, steps_to_ms
 from .recording import signal_grid
 from .runtime import RankRuntime
@@ -62,6 +62,7 @@ class Simulation:
         #: collectives, including waiting for the slowest rank), "deliver"
         #: (decode received keys, scatter synaptic rows into ring buffers)
         self.phase_seconds = {"update": 0.0, "exchange": 0.0, "deliver": 0.0}
+        self.busy_seconds = {}          # hosted rank -> its update + deliver seconds
         #: per projection: synapses in the whole network; and the smallest
         #: delay (steps) -- computed collectively at build and after changes,
         #: read without collectives
@@ -111,7 +112,9 @@ class Simulation:
         t1 = time.perf_counter()
         images, error = [], None
         try:
-            images = [build_rank_image(spec, mapping, r) for r in self.exchange.local_ranks]
+            replicated = replicated_populations(spec)        # decided once, here
+            images = [build_rank_image(spec, mapping, r, replicated)
+                      for r in self.exchange.local_ranks]
         except SpinnError as exc:   # report it on every rank instead of hanging
             error = exc
         self._agree_on(error)
@@ -224,6 +227,10 @@ class Simulation:
                             or set(fused.values()) & set(changes.new_updates)):
             neurons = local_neurons(spec, self.mapping, image.local_slices, image.local_gids)
             image = replace(image, fused=build_fused(spec, neurons, geometry_for(spec)))
+        replicated = set(image.replicated_populations)
+        if replicated & (changes.params | changes.spike_times):
+            image = replace(image, replicated=build_replicated(
+                spec, image.synapses.source_gid, replicated))
         if set(changes.new_updates) - set(fused.values()):
             syn = image.synapses
             geometry_of = geometry_for(spec)
@@ -258,13 +265,24 @@ class Simulation:
         interval = self.exchange_interval
         end = self.step + n_steps
         batch = []
+        busy = [0.0] * len(runtimes)
         t0 = clock()
         for k in range(self.step, end):
             for src in recorded:
                 self.current_traces.setdefault(src.id, []).append(recorded_value(src, k, dt))
             ta = clock()
-            batch.append([rt.advance(k) for rt in runtimes])
-            tb = clock()
+            if len(runtimes) == 1:
+                batch.append([runtimes[0].advance(k)])
+                tb = clock()
+                busy[0] += tb - ta
+            else:
+                sends, tb = [], ta
+                for i, rt in enumerate(runtimes):
+                    sends.append(rt.advance(k))
+                    t = clock()
+                    busy[i] += t - tb
+                    tb = t
+                batch.append(sends)
             phase["update"] += tb - ta
             # spikes of step k are due at k + min delay at the earliest: exchange
             # once per minimum delay (and at the end of the run)
@@ -273,15 +291,21 @@ class Simulation:
                             else [exchange.exchange(batch[0])])
                 tc = clock()
                 first = k + 1 - len(batch)
-                for j, keys_of_ranks in enumerate(received):
-                    for rt, keys in zip(runtimes, keys_of_ranks):
-                        rt.receive(first + j, keys)
+                t = tc
+                for i, rt in enumerate(runtimes):
+                    for j, keys_of_ranks in enumerate(received):
+                        rt.receive(first + j, keys_of_ranks[i])
+                    tt = clock()
+                    busy[i] += tt - t
+                    t = tt
                 phase["exchange"] += tc - tb
-                phase["deliver"] += clock() - tc
+                phase["deliver"] += t - tc
                 batch = []
             if progress is not None and k % 256 == 0:
                 progress.update(k)
         self.simulate_seconds += clock() - t0
+        for rt, seconds in zip(runtimes, busy):
+            self.busy_seconds[rt.rank] = self.busy_seconds.get(rt.rank, 0.0) + seconds
         if progress is not None:
             progress.finish(self.step + n_steps)
         self.step += n_steps
@@ -383,7 +407,18 @@ class Simulation:
             "map_s": self.map_seconds,
             "build_s": self.build_seconds,
             "phase_s_by_process": self.exchange.allgather(dict(self.phase_seconds)),
+            "busy_s_by_rank": _by_rank(self.exchange.allgather(self.busy_seconds),
+                                       self.exchange.n_ranks),
         }
+
+
+def _by_rank(dicts, n_ranks: int) -> list:
+    """One list indexed by rank from each process's {rank: value}."""
+    out = [0.0] * n_ranks
+    for d in dicts:
+        for rank, value in d.items():
+            out[rank] = value
+    return out
 
 
 def _json_default(value):
@@ -437,6 +472,12 @@ class Progress:
             self._draw(k, time.perf_counter() - self.t0)
             self.stream.write("\n")
             self.stream.flush()
+
+
+def write_statistics(stats: dict, path: str) -> None:
+    """The run's statistics as JSON (what ``spinn map --measured`` reads)."""
+    with open(path, "w") as f:
+        json.dump(stats, f, indent=1, default=_json_default)
 
 
 def format_summary(stats: dict) -> str:

@@ -75,6 +75,11 @@ class RandomValue:
         """The first ``n`` values of block ``block`` of this value's stream."""
         return draw(keyed_generator(self.key, block), self.distribution, self.params, n)
 
+    def mean(self) -> float:
+        """The mean of this value's first 4,096 draws (an estimate for mapping
+        decisions; the same on every process)."""
+        return float(np.mean(self.draw_block(0, 4096)))
+
     def describe(self) -> str:
         args = ", ".join(f"{k}={v:g}" for k, v in self.parameters)
         return f"RandomDistribution('{self.distribution}', {args})"

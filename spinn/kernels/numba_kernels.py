@@ -41,30 +41,46 @@ def add_synapses(ring, offset, base, starts, lengths, scale, weight, weight_inde
 
 
 @_jit
-def route(fired, local_keys, local_slice, dest_ptr, dest_pos, keys_ascending, counts, out):
-    """The keys of the local neurons ``fired`` grouped by destination (position
-    among the out-neighbours, ``dest_pos[dest_ptr[s] ... dest_ptr[s + 1]]`` for
-    slice ``s``), each group in ascending key order: ``counts[d]`` keys for
-    neighbour ``d`` into ``out`` (as runtime._route). Returns how many."""
-    keys = local_keys[fired]
-    slices = local_slice[fired]
-    if not keys_ascending:
-        order = np.argsort(keys)
-        keys = keys[order]
-        slices = slices[order]
+def route(fired, local_keys, local_slice, slice_rank, dest_ptr, dest_pos, counts, out):
+    """The keys of the local neurons ``fired`` (ascending local indices) grouped
+    by destination (position among the out-neighbours, ``dest_pos[dest_ptr[s]
+    ... dest_ptr[s + 1]]`` for slice ``s``), each group in ascending key order:
+    ``counts[d]`` keys for neighbour ``d`` into ``out`` (as runtime._route).
+    A slice's neurons have consecutive local indices and keys, so ordering the
+    keys is a counting sort by the slices' ranks in key order
+    (``slice_rank``; empty: local order is key order). Returns how many."""
+    n = fired.size
+    if slice_rank.size > 0:
+        at = np.zeros(slice_rank.size + 1, dtype=np.int64)
+        for i in range(n):
+            at[slice_rank[local_slice[fired[i]]] + 1] += 1
+        for r in range(slice_rank.size):
+            at[r + 1] += at[r]
+        keys = np.empty(n, dtype=local_keys.dtype)
+        slices = np.empty(n, dtype=np.int64)
+        for i in range(n):
+            f = fired[i]
+            sl = local_slice[f]
+            r = slice_rank[sl]
+            keys[at[r]] = local_keys[f]
+            slices[at[r]] = sl
+            at[r] += 1
+    else:
+        keys = local_keys[fired]
+        slices = local_slice[fired].astype(np.int64)
     counts[:] = 0
-    for i in range(keys.size):
-        s = slices[i]
-        for q in range(dest_ptr[s], dest_ptr[s + 1]):
+    for i in range(n):
+        sl = slices[i]
+        for q in range(dest_ptr[sl], dest_ptr[sl + 1]):
             counts[dest_pos[q]] += 1
     at = np.empty(counts.size, dtype=np.int64)
     total = 0
     for d in range(counts.size):
         at[d] = total
         total += counts[d]
-    for i in range(keys.size):
-        s = slices[i]
-        for q in range(dest_ptr[s], dest_ptr[s + 1]):
+    for i in range(n):
+        sl = slices[i]
+        for q in range(dest_ptr[sl], dest_ptr[sl + 1]):
             d = dest_pos[q]
             out[at[d]] = keys[i]
             at[d] += 1
@@ -72,32 +88,103 @@ def route(fired, local_keys, local_slice, dest_ptr, dest_pos, keys_ascending, co
 
 
 @_jit
+def sorted_keys(keys):
+    """``keys`` in ascending order (int64). They arrive as a few ascending runs
+    (one per sender: each sends its keys sorted), so runs are merged pairwise,
+    ``n log(runs)``; no sort of the whole."""
+    n = keys.size
+    a = keys.astype(np.int64)
+    n_runs = 1
+    for i in range(1, n):
+        if a[i] < a[i - 1]:
+            n_runs += 1
+    if n_runs == 1:
+        return a
+    bounds = np.empty(n_runs + 1, dtype=np.int64)
+    bounds[0] = 0
+    r = 1
+    for i in range(1, n):
+        if a[i] < a[i - 1]:
+            bounds[r] = i
+            r += 1
+    bounds[n_runs] = n
+    b = np.empty_like(a)
+    while n_runs > 1:
+        merged = 0
+        for r in range(0, n_runs, 2):
+            lo = bounds[r]
+            if r + 1 == n_runs:                 # an odd run out: copied as it is
+                for i in range(lo, bounds[r + 1]):
+                    b[i] = a[i]
+            else:
+                mid, hi = bounds[r + 1], bounds[r + 2]
+                i, j, w = lo, mid, lo
+                while i < mid and j < hi:
+                    if a[j] < a[i]:
+                        b[w] = a[j]
+                        j += 1
+                    else:
+                        b[w] = a[i]
+                        i += 1
+                    w += 1
+                while i < mid:
+                    b[w] = a[i]
+                    i += 1
+                    w += 1
+                while j < hi:
+                    b[w] = a[j]
+                    j += 1
+                    w += 1
+            bounds[merged] = lo
+            merged += 1
+        bounds[merged] = n
+        n_runs = merged
+        a, b = b, a
+    return a
+
+
+@_jit
 def receive_sources(ring, keys, source_key, ptr, source_weight, offset, base, weight,
                     weight_index, table):
     """The keys of one step onto synapses that are all static, each source's
     as the range ``ptr[s] ... ptr[s + 1]``: keys in ascending order (a key
-    ``m`` times: one add of ``m × weight``), each looked up among
-    ``source_key`` (ascending, a sentinel last); the weight per source
-    (``source_weight``) or per synapse (``weight`` / ``table[weight_index]``),
-    as runtime.receive with add_group_weights / add_synapses. Returns the
-    number of keys that found synapses here."""
-    ks = np.sort(keys)
+    ``m`` times: one add of ``m × weight``), each found among ``source_key``
+    (ascending, a sentinel last) by galloping from the previous one; the
+    weight per source (``source_weight``) or per synapse (``weight`` /
+    ``table[weight_index]``), as runtime.receive with add_group_weights /
+    add_synapses. Returns the number of keys that found synapses here."""
+    ks = sorted_keys(keys)
     n = ks.size
     size = ring.size
     per_source = source_weight.size > 0
     by_table = table.size > 0
+    last = source_key.size - 1              # the sentinel's place
     used = 0
+    p = 0
     i = 0
     while i < n:
-        key = np.int64(ks[i])
-        j = i + 1
-        while j < n and ks[j] == ks[i]:
-            j += 1
-        count = j - i
-        i = j
-        s = np.searchsorted(source_key, key)
-        if source_key[s] != key:
+        key = ks[i]
+        e = i + 1
+        while e < n and ks[e] == key:
+            e += 1
+        count = e - i
+        i = e
+        if source_key[p] < key:             # gallop, then bisect
+            step = 1
+            while p + step < last and source_key[p + step] < key:
+                step <<= 1
+            lo = p + (step >> 1) + 1
+            hi = min(p + step, last)
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if source_key[mid] < key:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            p = lo
+        if source_key[p] != key:
             continue
+        s = p
         used += count
         if per_source:
             w = source_weight[s]

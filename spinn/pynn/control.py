@@ -11,7 +11,7 @@ from pyNN.recording import get_io
 
 from ..errors import SimulationStateError
 from ..network import steps_to_ms
-from ..simulation import format_summary
+from ..simulation import format_summary, write_statistics
 from . import simulator
 from .simulator import state
 
@@ -59,6 +59,9 @@ def end(compatible_output=True):
         stats = sim.statistics()
         if state.real_rank == 0 and not state.quiet:
             print(format_summary(stats), file=sys.stdout, flush=True)
+        path = os.environ.get("SPINN_STATISTICS")
+        if path and state.real_rank == 0:       # spinn run --statistics / spinn map --measured
+            write_statistics(stats, path)
 
 
 def run_until(time_point, callbacks=None):

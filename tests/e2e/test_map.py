@@ -69,6 +69,34 @@ def test_map_of_the_cuba_example(isolated, capsys):
     assert "load imbalance" in out and "time per stage" in out
 
 
+def test_map_shows_estimated_and_measured_busy_time(isolated, capsys):
+    import os
+    import subprocess
+    import sys
+    stats = isolated / "stats.json"
+    run = subprocess.run([sys.executable, str(ROOT / "examples" / "cuba.py"), "--tstop", "20"],
+                         env=dict(os.environ, SPINN_STATISTICS=str(stats), SPINN_QUIET="1"),
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    measured = json.loads(stats.read_text())
+    assert measured["ranks"] == 1 and measured["busy_s_by_rank"][0] > 0
+    code = spinn_map("--measured", str(stats), "--json", "map.json",
+                     str(ROOT / "examples" / "cuba.py"), "--tstop", "20")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    report = json.loads((isolated / "map.json").read_text())
+    assert report["n_ranks"] == 1                       # taken from the statistics
+    assert report["busy_s_per_s_per_rank"][0] > 0
+    assert report["measured_busy_s_per_s_per_rank"][0] == pytest.approx(
+        measured["busy_s_by_rank"][0] / measured["biological_s"])
+    assert "busy est." in out and "busy run" in out and "work imbalance" in out
+    # statistics of another rank count are refused, naming both
+    code = spinn_map("-n", "3", "--measured", str(stats), str(ROOT / "examples" / "cuba.py"),
+                     "--tstop", "20")
+    err = capsys.readouterr().err
+    assert code == 2 and "1 ranks" in err and "for 3" in err
+
+
 def test_a_script_without_run_has_nothing_to_map(isolated, capsys):
     script = write(isolated, "quiet.py", "print('no run here')\n")
     assert spinn_map("-n", "2", str(script)) == 1

@@ -78,13 +78,15 @@ def test_compiled_equals_numpy_mixed_network(kernel_mode):
 
 
 @pytest.mark.parametrize("n_steps", [1, 4])
-def test_exchange_blocks_compiled_equal_numpy(n_steps):
+@pytest.mark.parametrize("n_pos", [4, 24])     # numpy: one by one / vectorised
+def test_exchange_blocks_compiled_equal_numpy(n_steps, n_pos):
     """The MPI exchange's blocks: packed and unpacked alike by numba and numpy,
     including blocks too small for their keys (totals reported, not lost)."""
     from spinn.comm import _BlocksNumpy
     from spinn.kernels import numba_kernels as nk
     rng = np.random.default_rng(5)
-    n_pos, out_pos, self_slot = 4, np.array([0, 1, 3]), 2
+    self_slot = 2
+    out_pos = np.delete(np.arange(n_pos), self_slot)
     counts = rng.integers(0, 9, size=(n_steps, n_pos))
     keys = rng.integers(0, 2**32 - 1, size=int(counts.sum()), dtype=np.uint32)
     for cap in (64, n_steps + 5):                      # roomy, then overflowing
@@ -112,3 +114,17 @@ def test_exchange_blocks_compiled_equal_numpy(n_steps):
             assert a[1][-1] == counts[:, self_slot].sum() + counts[:, out_pos].sum()
         else:
             assert cap < 64
+
+
+def test_sorted_keys_merges_the_senders_runs():
+    """Delivery orders a step's keys by merging the ascending runs the senders
+    produce: the result is numpy's sort, duplicates (multiplicity) kept."""
+    from spinn.kernels import numba_kernels as nk
+    rng = np.random.default_rng(11)
+    for n_runs in (0, 1, 2, 3, 7):
+        runs = [np.sort(rng.integers(0, 500, size=int(rng.integers(0, 40))))
+                for _ in range(n_runs)]
+        keys = np.concatenate(runs).astype(np.uint32) if runs else np.zeros(0, np.uint32)
+        np.testing.assert_array_equal(nk.sorted_keys(keys), np.sort(keys).astype(np.int64))
+    shuffled = rng.permutation(1000).astype(np.uint32)       # any order still sorts
+    np.testing.assert_array_equal(nk.sorted_keys(shuffled), np.arange(1000))

@@ -19,6 +19,8 @@ def test_mpi_run_matches_serial_reference_on_every_rank():
     spikes, v, conns, stats = _run(npc=16)
     assert stats["ranks"] == MPI.COMM_WORLD.Get_size()
     assert sim.num_processes() == MPI.COMM_WORLD.Get_size()
+    busy = stats["busy_s_by_rank"]                   # every process's own, gathered
+    assert len(busy) == stats["ranks"] and min(busy) > 0
     # the same script in this process alone, on one in-process rank
     ref_spikes, ref_v, ref_conns, _ = _run(npc=None, n_virtual_ranks=1)
     for label in ref_spikes:
@@ -183,3 +185,18 @@ def test_bursts_beyond_the_exchange_capacity_arrive_whole(delay):
     assert v.max() - v.min() > 1.0            # the bursts moved the membranes
     assert stats["ranks"] >= 2
     assert stats["exchange_overflows"] > 0     # the blocks did overflow
+
+
+def test_replicated_sources_under_mpi_equal_one_rank():
+    """A high-rate pool generated on every process that needs it (no key of
+    it exchanged) gives the one-rank routed result."""
+    from tests.integration.test_replication import run
+    mine = run(None, fuse=True)
+    ref = run(1, fuse=False)
+    assert mine["replicated"] == [2]
+    for key in ("exc", "inh", "pool"):
+        for a, b in zip(mine[key], ref[key]):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(mine["v"], ref["v"])
+    np.testing.assert_array_equal(mine["after_reset"], ref["after_reset"])
+    assert mine["stats"] == ref["stats"]
