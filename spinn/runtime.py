@@ -290,6 +290,11 @@ class RankRuntime:
                         groups.append(slot.group)
         for g in self._injected_groups:
             g.i_inj[:] = 0.0
+            if hasattr(g, "injected"):
+                g.injected = False
+        for g in groups:
+            if hasattr(g, "injected"):
+                g.injected = True
         self._injected_groups = groups
 
     # -- the step ------------------------------------------------------------------------

@@ -117,11 +117,14 @@ class ExpCurrentSynapse:
             self.decay.append(exact_exp(-dt / tau_s))
             self.to_v.append(exp_current_to_v(tau_s, tau_m, cm, dt))
 
-    def membrane_input(self, s: dict) -> np.ndarray:
-        return self.to_v[0] * s["isyn_exc"] + self.to_v[1] * s["isyn_inh"]
+    def add_membrane_input(self, s: dict, u: np.ndarray, m: np.ndarray) -> None:
+        """``u += to_v0 isyn_exc + to_v1 isyn_inh`` (``m`` scratch)."""
+        np.multiply(self.to_v[0], s["isyn_exc"], out=m)
+        m += self.to_v[1] * s["isyn_inh"]
+        u += m
 
     def receive(self, s: dict, exc: np.ndarray, inh: np.ndarray, v: np.ndarray,
-                integrating: np.ndarray) -> None:
+                integrating, m: np.ndarray) -> None:
         s["isyn_exc"] *= self.decay[0]
         s["isyn_exc"] += exc
         s["isyn_inh"] *= self.decay[1]
@@ -167,12 +170,12 @@ class AlphaCurrentSynapse:
         n = np.shape(tau_m)[0]
         self.rise = [np.zeros(n), np.zeros(n)]
 
-    def membrane_input(self, s: dict) -> np.ndarray:
-        return (self.rise_to_v[0] * self.rise[0] + self.to_v[0] * s["isyn_exc"]
-                + self.rise_to_v[1] * self.rise[1] + self.to_v[1] * s["isyn_inh"])
+    def add_membrane_input(self, s: dict, u: np.ndarray, m: np.ndarray) -> None:
+        u += (self.rise_to_v[0] * self.rise[0] + self.to_v[0] * s["isyn_exc"]
+              + self.rise_to_v[1] * self.rise[1] + self.to_v[1] * s["isyn_inh"])
 
     def receive(self, s: dict, exc: np.ndarray, inh: np.ndarray, v: np.ndarray,
-                integrating: np.ndarray) -> None:
+                integrating, m: np.ndarray) -> None:
         for i, (name, weights) in enumerate((("isyn_exc", exc), ("isyn_inh", inh))):
             current, rise = s[name], self.rise[i]
             current *= self.decay[i]
@@ -203,11 +206,14 @@ class DeltaSynapse:
     def __init__(self, p: dict, tau_m, cm, dt: float):
         pass
 
-    def membrane_input(self, s: dict):
-        return 0.0
+    def add_membrane_input(self, s: dict, u: np.ndarray, m: np.ndarray) -> None:
+        u += 0.0        # as the compiled kernel (the sign of a zero)
 
-    def receive(self, s, exc, inh, v, integrating) -> None:
-        v += np.where(integrating, exc + inh, 0.0)
+    def receive(self, s, exc, inh, v, integrating, m) -> None:
+        if integrating is None:
+            v += np.add(exc, inh, out=m)
+        else:
+            v += np.where(integrating, exc + inh, 0.0)
 
 
 # -- neuron models ------------------------------------------------------------
@@ -240,6 +246,10 @@ class LIFGroup:
                       for name in self.state_names()}
         self.refractory = np.zeros(self.n, dtype=np.int64)
         self.i_inj = np.zeros(self.n)
+        self.injected = False       # a current source writes i_inj (the runtime says)
+        self._u, self._m = np.empty(self.n), np.empty(self.n)
+        self._above = np.empty(self.n, dtype=bool)
+        self._refractory_until = 0  # no cell is refractory at or after this step
         self.syn = None
         self.set_parameters(params)
 
@@ -254,6 +264,9 @@ class LIFGroup:
         self.current_to_v = -tau_m / cm * expm1_exact(-dt / tau_m)
         self.syn = keep_hidden_state(self.synapse_class(params, tau_m, cm, dt), self.syn)
         self.ref_steps = refractory_steps(params["tau_refrac"], dt)
+        # the constant drive without injected current, as the step computes it
+        self._drive = self.current_to_v * (params["i_offset"] + np.zeros(self.n))
+        self._refractory_until = None
         self._compiled = kernels.compiled if self.synapse_class.kernel else None
         if self._compiled is not None:
             self._pack()
@@ -271,20 +284,40 @@ class LIFGroup:
         if self._compiled is not None:
             n = self.syn.compiled_step(self._compiled, self, exc, inh)
             return self._fired[:n], None
+        # The numpy path: the compiled kernel's operations in its order, in place
+        # in scratch arrays (a step of a few thousand cells costs what its
+        # ~20 numpy calls cost, not their arithmetic).
         s, p = self.state, self.p
-        v = s["v"]
-        integrating = self.refractory == 0
-        u = v - p["v_rest"]
-        u_new = (self.current_to_v * (p["i_offset"] + self.i_inj) + self.decay_v * u
-                 + self.syn.membrane_input(s))
-        np.copyto(v, u_new + p["v_rest"], where=integrating)
-        self.refractory -= ~integrating
-        self.syn.receive(s, exc, inh, v, integrating)
-        fired = np.flatnonzero(v >= p["v_thresh"])
+        v, u = s["v"], self._u
+        np.subtract(v, p["v_rest"], out=u)
+        np.multiply(self.decay_v, u, out=u)
+        drive = self._drive if not self.injected else \
+            self.current_to_v * (p["i_offset"] + self.i_inj)
+        np.add(drive, u, out=u)
+        self.syn.add_membrane_input(s, u, self._m)
+        np.add(u, p["v_rest"], out=u)
+        if self._refractory_until is None:          # state written from outside
+            busy = self.refractory.max(initial=0)
+            self._refractory_until = k + int(busy) if busy else 0
+        if k < self._refractory_until:
+            integrating = self.refractory == 0
+            np.copyto(v, u, where=integrating)
+            self.refractory -= ~integrating
+        else:                                       # nobody is refractory
+            integrating = None
+            np.copyto(v, u)
+        self.syn.receive(s, exc, inh, v, integrating, self._m)
+        fired = np.greater_equal(v, p["v_thresh"], out=self._above).nonzero()[0]
         if fired.size:
             v[fired] = p["v_reset"][fired]
-            self.refractory[fired] = self.ref_steps[fired]
+            steps = self.ref_steps[fired]
+            self.refractory[fired] = steps
+            self._refractory_until = max(self._refractory_until, k + 1 + int(steps.max()))
         return fired, None
+
+    def state_written(self) -> None:
+        """Dynamic state was set from outside the step (restore, initialize)."""
+        self._refractory_until = None
 
 
 class IF_curr_exp(LIFGroup):
