@@ -94,7 +94,8 @@ def replicated_populations(spec: NetworkSpec) -> frozenset:
     for pop in spec.populations:
         cls = MODELS.get(pop.model)
         projections = outgoing.get(pop.id, [])
-        if (not getattr(cls, "independent", False) or pop.id in fused or not projections
+        if (not getattr(cls, "independent", False) or not getattr(cls, "stateless", False)
+                or pop.id in fused or not projections
                 or any(p.plasticity is not None or p.short_term is not None
                        for p in projections)):
             continue

@@ -468,7 +468,9 @@ class Changes:
     times) changed; ``initial``: population id -> state variables given new
     values (``initialize()``); ``record``: some recording request changed;
     ``updated``: ``(projection id, attribute)`` of new ``Projection.set``
-    calls, in order; ``current_sources``: a current source changed.
+    calls, in order; ``current_sources``: a current source changed;
+    ``grown``: populations or projections were added (the network is mapped
+    and built again, its state carried over).
     """
     params: set = field(default_factory=set)
     spike_times: set = field(default_factory=set)
@@ -477,6 +479,7 @@ class Changes:
     updated: list = field(default_factory=list)
     new_updates: dict = field(default_factory=dict)
     current_sources: bool = False
+    grown: bool = False
 
     def touches_images(self) -> bool:
         return bool(self.params or self.spike_times or self.initial or self.updated)
@@ -507,17 +510,18 @@ def changes_between(old: NetworkSpec, new: NetworkSpec) -> Changes:
     Raises
     ------
     SimulationStateError
-        ``new`` adds populations or projections, or changes what a built
-        network cannot change (sizes, connectors, synapse types).
+        ``new`` removes populations or projections, or changes what a built
+        network cannot change (sizes, connectors, synapse types). Added ones
+        are fine (``grown``).
     """
     changes = Changes()
-    if (len(new.populations) != len(old.populations)
-            or len(new.projections) != len(old.projections)):
-        added = (new.populations[len(old.populations):] or new.projections[len(old.projections):])
-        name = added[0].describe() if added else "an object"
-        raise SimulationStateError(
-            f"cannot add {name} after the network was built (at the first run() or "
-            "Projection query); create every population and projection before it")
+    if (len(new.populations) < len(old.populations)
+            or len(new.projections) < len(old.projections)):
+        raise SimulationStateError("populations and projections cannot be removed from a "
+                                   "built network; call setup() again")
+    if (len(new.populations) > len(old.populations)
+            or len(new.projections) > len(old.projections)):
+        changes.grown = True        # mapped again at the next run (state carried over)
     if (new.dt_ms, new.seed, new.fuse_sources) != (old.dt_ms, old.seed, old.fuse_sources):
         raise SimulationStateError("the timestep, seed and options cannot change after the "
                                    "network was built; call setup() again")

@@ -99,6 +99,34 @@ class SignalSegment:
                 values.ravel())
 
 
+class ArchivedSignal:
+    """Samples recorded before a restore or a rebuild: ``(gid, stamp, value)``
+    rows, read like a finished :class:`SignalSegment`."""
+
+    active = False
+
+    def __init__(self, gids: np.ndarray, stamps: np.ndarray, values: np.ndarray):
+        self.gids_, self.stamps_, self.values_ = gids, stamps, values
+
+    @property
+    def stamps(self):
+        return self.stamps_.tolist() if self.stamps_.size else []
+
+    def sample(self, stamp: int) -> None:       # finished: takes no samples
+        pass
+
+    def drop_before(self, stamp: int) -> None:
+        keep = self.stamps_ >= stamp
+        self.gids_, self.stamps_, self.values_ = (self.gids_[keep], self.stamps_[keep],
+                                                  self.values_[keep])
+
+    def triples(self, gids: np.ndarray | None = None):
+        if gids is None:
+            return self.gids_, self.stamps_, self.values_
+        keep = np.isin(self.gids_, gids)
+        return self.gids_[keep], self.stamps_[keep], self.values_[keep]
+
+
 class RankRecorder:
     """What one rank records: spikes of flagged neurons, signal segments.
 
@@ -149,6 +177,27 @@ class RankRecorder:
         for key, segments in self.signals.items():
             if key not in wanted and segments:
                 segments[-1].active = False
+
+    def import_archive(self, spikes: dict | None, signals: dict) -> None:
+        """What was recorded before (model coordinates: :mod:`spinn.state`),
+        placed before anything recorded from now on."""
+        if spikes is not None and spikes["gid"].size:
+            self.spikes._compact()
+            order = np.argsort(spikes["step"], kind="stable")
+            self.spikes._gids = np.concatenate((spikes["gid"][order], self.spikes._gids))
+            self.spikes._stamps = np.concatenate((spikes["step"][order], self.spikes._stamps))
+        for key, table in signals.items():
+            if table["gid"].size:
+                self.signals.setdefault(key, []).insert(
+                    0, ArchivedSignal(table["gid"], table["step"], table["value"]))
+
+    def resample(self, stamp: int) -> None:
+        """Take again the samples at ``stamp`` (the state was written after them)."""
+        for segments in self.signals.values():
+            segment = segments[-1]
+            if segment.active and segment.stamps and segment.stamps[-1] == stamp:
+                segment.samples[-1] = segment.slot.group.state[segment.variable][
+                    segment.columns]
 
     def sample(self, stamp: int) -> None:
         for segments in self.signals.values():

@@ -24,8 +24,8 @@ import numpy as np
 
 import partitioning
 
-from .build import (_build_groups, build_rank_image, footprint_requests, geometry_for,
-                    local_neurons, with_routing)
+from .build import (_build_groups, _slice_first_gids, build_rank_image, footprint_requests,
+                    geometry_for, local_neurons, with_routing)
 from .comm import default_exchange
 from .electrodes import recorded_value
 from .errors import NetworkError, RankError, SimulationStateError, SpinnError
@@ -34,6 +34,7 @@ from .fusion import build_fused, build_replicated, fused_projections, replicated
 from .network import NetworkSpec, changes_between, first_difference, steps_to_ms
 from .recording import signal_grid
 from .runtime import RankRuntime
+from .state import export_runtime, import_runtime, merge, redistribute
 from .synapses import apply_update, projection_synapses
 
 logger = logging.getLogger(__name__)
@@ -195,14 +196,23 @@ class Simulation:
         raise cls(f"(raised on MPI rank {i}) {text}")
 
     # -- changes between runs ------------------------------------------------------------
-    def update(self, spec: NetworkSpec) -> None:
-        """Use a newer version of the description (collective once built)."""
+    def update(self, spec: NetworkSpec, *, defer_growth: bool = False) -> None:
+        """Use a newer version of the description (collective once built).
+
+        ``defer_growth``: if ``spec`` adds populations or projections, do
+        nothing yet (the network is built again at the next ``run()`` or
+        query, once, with whatever was added and changed until then)."""
         if spec is self.spec:
             return
         if not self.built:
             self.spec = spec
             return
         changes = changes_between(self.spec, spec)
+        if changes.grown:
+            if not defer_growth:
+                self._check_spec(spec)
+                self._grow(spec, changes)
+            return
         self._check_spec(spec)
         images, error = self.images, None
         try:
@@ -217,6 +227,63 @@ class Simulation:
             rt.apply(image, changes, spec.populations, self.step)
         if changes.updated:
             self._count_synapses()
+
+    def _grow(self, spec: NetworkSpec, changes) -> None:
+        """Populations or projections were added: map and build the whole
+        network again, then carry every neuron's and synapse's state, the
+        input in flight and the recorded data over (:mod:`spinn.state`),
+        except what ``initialize()`` / ``Projection.set`` gave new values."""
+        tables = [export_runtime(rt, self.step) for rt in self.runtimes]
+        keep = {(pid, variable) for pid, names in changes.initial.items() for variable in names}
+        keep |= {("proj", pid) for pid, attribute in changes.updated if attribute == "weight"}
+        self.spec = spec
+        self.mapping, self.images, self.runtimes = None, [], []
+        self.build()
+        self._import_state(tables, strict=False, keep=frozenset(keep))
+
+    def owner_of(self, name: str, columns: dict) -> np.ndarray:
+        """The rank that holds each row of a state table under the current
+        mapping: that of its neuron (a synapse's: its target's; a fused
+        source's: its target's)."""
+        spec, mapping = self.spec, self.mapping
+        gid = np.asarray(columns["post"] if "post" in columns else columns["gid"], np.int64)
+        first = _slice_first_gids(spec, mapping)
+        if name.startswith("cell/"):
+            for pop_id, proj_id in fused_projections(spec).items():
+                pop = spec.populations[pop_id]
+                mine = (gid >= pop.first_gid) & (gid < pop.first_gid + pop.size)
+                if mine.any():      # one to one: source i feeds post[i]
+                    post = spec.projections[proj_id].post
+                    gid = gid.copy()
+                    gid[mine] = np.asarray(post[gid[mine] - pop.first_gid], dtype=np.int64)
+        slice_of = np.searchsorted(first, gid, side="right") - 1
+        return mapping.placement.rank[slice_of]
+
+    def export_state(self) -> list:
+        """Every hosted rank's dynamic state in model coordinates (:mod:`spinn.state`)."""
+        self.build()
+        return [export_runtime(rt, self.step) for rt in self.runtimes]
+
+    def _import_state(self, tables: list, *, strict: bool, keep=frozenset()) -> None:
+        """Tables held by this process's ranks (any rows): moved to their
+        owners and written into the runtimes (collective)."""
+        moved = self.exchange_tables(tables)
+        error = None
+        try:
+            for rt, mine in zip(self.runtimes, moved):
+                import_runtime(rt, mine, self.step, keep=keep, strict=strict)
+        except SpinnError as exc:
+            error = exc
+        self._agree_on(error)
+
+    def exchange_tables(self, tables: list) -> list:
+        """Move state tables to their owners (collective): a process may hold
+        rows of any rank (read from files, or from before a new mapping)."""
+        n_local = len(self.exchange.local_ranks)
+        tables = list(tables)
+        if len(tables) != n_local:      # whatever this process read, on its first rank
+            tables = [merge(tables)] + [{} for _ in range(n_local - 1)]
+        return redistribute(self.exchange, tables, self.owner_of)
 
     def _updated_image(self, image, spec: NetworkSpec, changes):
         if changes.params or changes.spike_times or changes.initial:

@@ -40,6 +40,7 @@ class SpikeSourcePoissonRefractoryGroup(SpikeSource):
     ``lambda``. With a dead time of zero steps it is the Poisson source,
     with multiplicity. Active while ``start < t <= start + duration``.
     """
+    stateless = False      # dead time / next spike per neuron
 
     @classmethod
     def parameter_names(cls):
@@ -110,6 +111,7 @@ class SpikeSourceGammaGroup(SpikeSource):
     by Marsaglia & Tsang's (2000) method from hashed uniforms keyed by the
     neuron, the step, the draw within the step and the attempt.
     """
+    stateless = False      # dead time / next spike per neuron
     STREAM = 0x4741
 
     @classmethod

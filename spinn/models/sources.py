@@ -17,6 +17,8 @@ class SpikeSource:
     """
     is_source = True
     independent = True
+    #: no dynamic state: a copy of any neuron needs only the step (replication)
+    stateless = True
     recordable = ("spikes",)
 
     @classmethod

@@ -272,10 +272,6 @@ class Population(_ParameterMixin, common.Population):
 
     def _create_cells(self):
         state.require_setup("Population()")
-        if state.built:
-            raise SimulationStateError(
-                f"cannot create Population '{self.label}' after the first run(): the network "
-                "is mapped at the first run(); create every population before it")
         first = state.id_counter
         self.all_cells = LazyIDs(first, self.size, self)
         state.id_counter += self.size

@@ -189,10 +189,6 @@ class Projection(common.Projection):
                  synapse_type=None, source=None, receptor_type=None, space=Space(),
                  label=None):
         state.require_setup("Projection()")
-        if state.built:
-            raise SimulationStateError(
-                "cannot create a Projection after the first run(): the network is mapped "
-                "at the first run(); create every projection before it")
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type, space,
                                    label)

@@ -98,7 +98,7 @@ class State(common.control.BaseState):
         """Hand the newest version of the description to a built simulation
         (a collective call: every process makes the same changes)."""
         if self.built:
-            self.simulation.update(self.network.freeze())
+            self.simulation.update(self.network.freeze(), defer_growth=True)
 
     def wants_progress(self) -> bool:
         """Progress bar: rank 0, not quiet, and stderr a terminal (``spinn run``

@@ -69,10 +69,10 @@ def test_random_delays_below_timestep_found_at_build(net):
         sim.run(1.0)
 
 
-def test_population_after_run_is_refused(net):
+def test_changing_a_slicing_after_run_is_refused(net):
     sim.run(1.0)
     with pytest.raises(SimulationStateError, match="after the first run"):
-        sim.Population(2, sim.IF_curr_exp(), label="late")
+        sim.set_number_of_neurons_per_core(sim.IF_curr_exp, 3)
 
 
 def test_unsorted_spike_times():

@@ -70,8 +70,10 @@ def test_freeze_versions_and_changes_between():
     assert changes.updated == [(0, "weight")]
     np.testing.assert_array_equal(second.populations[0].record["v"].indices, [1, 3])
     draft.add("populations", PopulationSpec(2, "late", 5, "IF_curr_exp", 150))
-    with pytest.raises(SimulationStateError, match="cannot add Population 'late'"):
-        changes_between(second, draft.freeze())
+    grown = changes_between(second, draft.freeze())
+    assert grown.grown and not changes_between(first, second).grown
+    with pytest.raises(SimulationStateError, match="cannot be removed"):
+        changes_between(draft.freeze(), second)
     resized = draft_with()
     resized.replace("populations", 1, max_atoms_per_core=7)
     with pytest.raises(SimulationStateError, match="'b': max_atoms_per_core cannot change"):
