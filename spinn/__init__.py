@@ -15,8 +15,8 @@ from pyNN.standardmodels import StandardCellType
 
 from .pynn.control import (end, get_current_time, get_max_delay, get_min_delay,  # noqa: F401
                            get_run_statistics, get_time_step, initialize, num_processes,
-                           rank, reset, run, run_for, run_until,
-                           set_number_of_neurons_per_core, setup)
+                           rank, reset, restore_checkpoint, run, run_for, run_until,
+                           save_checkpoint, set_number_of_neurons_per_core, setup)
 from .pynn import extra_models                                      # noqa: F401
 from .pynn.electrodes import (ACSource, DCSource, NoisyCurrentSource,  # noqa: F401
                                StepCurrentSource)

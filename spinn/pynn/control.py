@@ -127,6 +127,28 @@ def get_run_statistics() -> dict:
     return sim.statistics()
 
 
+def save_checkpoint(path) -> str:
+    """Write the whole dynamic state (neurons, synapses, input in flight,
+    recorded data, the time) to directory ``path``, between runs; a fresh
+    process that rebuilds the same network continues from it with
+    :func:`restore_checkpoint`, on any number of MPI processes. Collective."""
+    from .. import checkpoint
+    state.require_setup("save_checkpoint()")
+    return str(checkpoint.save(state.built_simulation(), path))
+
+
+def restore_checkpoint(path) -> float:
+    """Continue from the checkpoint in ``path``: call it where the script that
+    saved it had built the same network, before any run(). The spikes that
+    follow are bitwise those of an uninterrupted run. Returns the time (ms)
+    the simulation continues from. Collective."""
+    from .. import checkpoint
+    state.require_setup("restore_checkpoint()")
+    manifest = checkpoint.restore(state.ensure_simulation(), path)
+    state.running = True
+    return float(manifest["time_ms"])
+
+
 def set_number_of_neurons_per_core(cell_type, n):
     """Largest slice ("core") size for populations of ``cell_type`` created after
     this call, as in sPyNNaker."""
