@@ -119,7 +119,19 @@ class State(common.control.BaseState):
         n_steps = int(round(tstop / self.dt)) - sim.step
         if n_steps < 0:
             raise ValueError(f"time {tstop} ms is in the past (current time {self.t} ms)")
-        sim.run_steps(n_steps)
+        every = periodic_checkpoints()
+        if every is None:
+            sim.run_steps(n_steps)
+        else:                   # spinn run --checkpoint-every: stop at each multiple
+            from .. import checkpoint
+            path, interval = every
+            interval = max(1, int(round(interval / self.dt)))
+            end = sim.step + n_steps
+            while sim.step < end:
+                stop = min(end, (sim.step // interval + 1) * interval)
+                sim.run_steps(stop - sim.step)
+                if sim.step % interval == 0:
+                    checkpoint.save(sim, path)
         self.running = True
 
     # -- lifecycle -----------------------------------------------------------------
@@ -169,6 +181,22 @@ def _mpi_config():
 
 
 pyNN.random.get_mpi_config = _mpi_config
+
+
+def periodic_checkpoints():
+    """``(path, interval_ms)`` from ``SPINN_CHECKPOINT_EVERY`` (ms) and
+    ``SPINN_CHECKPOINT`` (the directory; default ``spinn_checkpoint``), as
+    ``spinn run --checkpoint-every T [--checkpoint DIR]`` sets them; or None."""
+    every = os.environ.get("SPINN_CHECKPOINT_EVERY")
+    if not every:
+        return None
+    try:
+        interval = float(every)
+    except ValueError:
+        interval = float("nan")
+    if not interval > 0 or interval == float("inf"):
+        raise ValueError(f"SPINN_CHECKPOINT_EVERY={every!r}: give a positive time in ms")
+    return os.environ.get("SPINN_CHECKPOINT") or "spinn_checkpoint", interval
 
 
 def env_virtual_ranks():

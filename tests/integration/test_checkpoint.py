@@ -157,3 +157,25 @@ def test_saving_again_replaces_the_checkpoint_atomically(tmp_path):
     assert json.loads((path / "manifest.json").read_text())["step"] == 200
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ck"]
     sim.end()
+
+
+def test_periodic_checkpoints_from_the_environment(tmp_path, monkeypatch, reference):
+    """What ``spinn run --checkpoint-every 20 --checkpoint DIR`` sets: a run
+    stops at each multiple of 20 ms to write DIR; restoring the last one
+    written before the end goes on exactly."""
+    path = tmp_path / "periodic"
+    monkeypatch.setenv("SPINN_CHECKPOINT_EVERY", "20")
+    monkeypatch.setenv("SPINN_CHECKPOINT", str(path))
+    pops, plastic = build(2)
+    sim.run(30.0)               # writes at 20 ms
+    assert json.loads((path / "manifest.json").read_text())["step"] == 200
+    sim.run(30.0)               # at 40 and 60 ms
+    assert json.loads((path / "manifest.json").read_text())["step"] == 600
+    same(result(pops, plastic), reference)      # stopping to write changes nothing
+    sim.end()
+    monkeypatch.delenv("SPINN_CHECKPOINT_EVERY")
+    pops, plastic = build(1)
+    sim.restore_checkpoint(path)
+    assert sim.get_current_time() == pytest.approx(60.0)
+    same(result(pops, plastic), reference)
+    sim.end()
