@@ -43,16 +43,33 @@ def _file_name(rank: int) -> str:
     return f"rank-{rank:05d}.msgpack"
 
 
+def _narrow(v: np.ndarray) -> np.ndarray:
+    """Integers in the smallest type that holds them (ids, steps, counters)."""
+    if v.dtype.kind not in "iu" or v.size == 0:
+        return v
+    lo, hi = int(v.min()), int(v.max())
+    for t in (np.uint8, np.int8, np.uint16, np.int16, np.uint32, np.int32):
+        info = np.iinfo(t)
+        if info.min <= lo and hi <= info.max:
+            return v.astype(t)
+    return v
+
+
 def _pack(tables: dict, header: dict) -> bytes:
-    body = {name: {col: {"dtype": str(v.dtype), "data": np.ascontiguousarray(v).tobytes()}
-                   for col, v in columns.items()}
-            for name, columns in tables.items()}
+    body = {}
+    for name, columns in tables.items():
+        body[name] = {}
+        for col, v in columns.items():
+            stored = _narrow(np.ascontiguousarray(v))
+            body[name][col] = {"dtype": str(v.dtype), "stored": str(stored.dtype),
+                               "data": stored.tobytes()}
     return msgpack.packb({"header": header, "tables": body}, use_bin_type=True)
 
 
 def _unpack(data: bytes) -> tuple:
     obj = msgpack.unpackb(data, raw=False)
-    tables = {name: {col: np.frombuffer(v["data"], dtype=np.dtype(v["dtype"])).copy()
+    tables = {name: {col: np.frombuffer(v["data"], dtype=np.dtype(v["stored"])).astype(
+                         np.dtype(v["dtype"]))
                      for col, v in columns.items()}
               for name, columns in obj["tables"].items()}
     return obj["header"], tables

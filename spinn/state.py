@@ -5,13 +5,13 @@ indices, CSR positions, ring slots). :func:`export_runtime` turns it into
 *tables* keyed by what the model is made of, the same whatever the number
 of ranks or the slicing:
 
-* ``cell/<model>/<name>``: per-neuron arrays (membrane state, refractory
-  counters, hidden synaptic state, ...) by global id (``gid``: a population's
-  ``first_gid + index``);
+* ``cell/<model>``: per-neuron arrays (membrane state, refractory counters,
+  hidden synaptic state, ...: columns ``=<name>``) by global id (``gid``: a
+  population's ``first_gid + index``);
 * ``ring``: input in flight, by arrival step, target ``gid`` and receptor;
-* ``plastic/<name>`` and ``short_term/<name>``: per-synapse weights, traces
-  and short-term state by synapse identity ``(proj, pre, post, k)`` (global
-  ids; ``k`` numbers repeated pairs in generation order);
+* ``plastic`` and ``short_term``: per-synapse weights, traces and
+  short-term state by synapse identity ``(proj, pre, post, k)`` (global ids;
+  ``k`` numbers repeated pairs in generation order);
 * ``pending_pre`` / ``pending_post``: plastic events not yet seen by their
   synapses (axonal / dendritic delays), by step and synapse identity;
 * ``spikes`` and ``signal/<pop>/<variable>``: what was recorded so far.
@@ -34,6 +34,8 @@ __all__ = ["export_runtime", "import_runtime", "redistribute", "merge", "StateEr
 
 #: the integer columns of every table (the rest are values of the table's dtype)
 INDEX_COLUMNS = ("gid", "step", "receptor", "proj", "pre", "post", "k", "created")
+#: the per-synapse traces of a plastic synapse
+TRACES = ("x_after", "x_before", "x_time", "y_after", "y_before", "y_time")
 
 
 class StateError(SpinnError, ValueError):
@@ -120,11 +122,14 @@ def export_runtime(rt, next_step: int, *, recording: bool = True) -> Tables:
               + [(f.group, f.image.model) for f in rt.fused])  # replicas: their owner has them
     for group, model in groups:
         gids = np.asarray(group.gids, dtype=np.int64)
+        columns = {}
         for name, array in dynamic_state(group).items():
             array = np.asarray(array)
             if array.shape != gids.shape:
                 raise StateError(f"{model}: state '{name}' is not one value per neuron")
-            _add(out, f"cell/{model}/{name}", gid=gids, value=array.copy())
+            columns[f"={name}"] = array.copy()
+        if columns:
+            _add(out, f"cell/{model}", gid=gids, **columns)
     # input in flight: ring[slot, receptor, neuron], slot t % n_slots for steps t >= next_step
     ring = rt.ring.reshape(rt.n_slots, N_RECEPTORS, rt.n_local)
     slot, receptor, local = np.nonzero((ring != 0.0) | np.signbit(ring))
@@ -137,9 +142,9 @@ def export_runtime(rt, next_step: int, *, recording: bool = True) -> Tables:
     if rt.short_term is not None:
         st = rt.short_term
         ident = dict(zip(("proj", "pre", "post", "k"), synapse_identity(rt, st.space.csr)))
-        for name in ("x", "u", "last"):
-            values = np.concatenate([getattr(pp, name) for pp in st.projections])
-            _add(out, f"short_term/{name}", **ident, value=values)
+        values = {f"={name}": np.concatenate([getattr(pp, name) for pp in st.projections])
+                  for name in ("x", "u", "last")}
+        _add(out, "short_term", **ident, **values)
     if recording:
         _export_recording(rt, out)
     return out
@@ -150,11 +155,12 @@ def _export_plasticity(rt, out: Tables) -> None:
     space = pl.space
     proj, pre, post, k = synapse_identity(rt, space.csr)
     ident = dict(proj=proj, pre=pre, post=post, k=k)
-    _add(out, "plastic/weight", **ident, value=pl.weight.copy())
-    for name in ("x_after", "x_before", "x_time", "y_after", "y_before", "y_time"):
+    values = {"=weight": pl.weight.copy()}
+    for name in TRACES:
         trace, field = name.split("_")
-        values = np.concatenate([getattr(getattr(pp, trace), field) for pp in pl.projections])
-        _add(out, f"plastic/{name}", **ident, value=values)
+        values[f"={name}"] = np.concatenate([getattr(getattr(pp, trace), field)
+                                             for pp in pl.projections])
+    _add(out, "plastic", **ident, **values)
     for name, pending, seen in (("pending_pre", pl.pending_pre, pl.delay_seen_pre),
                                 ("pending_post", pl.pending_post, pl.delay_seen_post)):
         for step, entries in sorted(pending.items()):
@@ -254,8 +260,11 @@ def import_runtime(rt, tables: Tables, next_step: int, *, keep: frozenset = froz
               + [(f.group, f.image.model, None) for f in rt.fused])
     for group, model, slot in groups:
         gids = np.asarray(group.gids, dtype=np.int64)
+        table = tables.get(f"cell/{model}")
         for name, array in dynamic_state(group).items():
-            table = tables.get(f"cell/{model}/{name}")
+            if table is not None and f"={name}" not in table:
+                raise StateError(f"no saved '{name}' for the {model} neurons: the state was "
+                                 "saved from another network")
             have = _lookup(table, gids)
             if strict and not have[0].all():
                 missing = gids[~have[0]][0]
@@ -268,7 +277,7 @@ def import_runtime(rt, tables: Tables, next_step: int, *, keep: frozenset = froz
                     if (pid, variable) in keep:
                         found &= ~((gids >= lo) & (gids < hi))
             if found.any():
-                values = table["value"][rows[found]]
+                values = table[f"={name}"][rows[found]]
                 array[found] = values.astype(array.dtype, copy=False)
         if hasattr(group, "state_written"):
             group.state_written()
@@ -288,15 +297,14 @@ def import_runtime(rt, tables: Tables, next_step: int, *, keep: frozenset = froz
     if rt.short_term is not None:
         st = rt.short_term
         mine = synapse_identity(rt, st.space.csr)
-        for name in ("x", "u", "last"):
-            table = tables.get(f"short_term/{name}")
-            if table is None:
-                if strict and st.space.n:
-                    raise StateError("the saved state has no short-term synapse state")
-                continue
-            i, j = match_synapses(mine, table, "short-term state")
+        table = tables.get("short_term")
+        if table is None and strict and st.space.n:
+            raise StateError("the saved state has no short-term synapse state")
+        i, j = (match_synapses(mine, table, "short-term state") if table is not None
+                else (np.zeros(0, np.int64),) * 2)
+        for name in ("x", "u", "last") if table is not None else ():
             values = np.concatenate([getattr(pp, name) for pp in st.projections])
-            values[i] = table["value"][j]
+            values[i] = table[f"={name}"][j]
             for pp, a, b in zip(st.projections, st.space.bases[:-1], st.space.bases[1:]):
                 getattr(pp, name)[:] = values[a:b]
     _import_recording(rt, tables)
@@ -322,23 +330,21 @@ def _import_plasticity(rt, tables: Tables, keep, strict: bool) -> None:
     for j, pid in enumerate(space.ids):
         if ("proj", pid) in keep:
             kept[space.bases[j]:space.bases[j + 1]] = True
-    for name in ("weight", "x_after", "x_before", "x_time", "y_after", "y_before", "y_time"):
-        table = tables.get(f"plastic/{name}")
-        if table is None:
-            if strict and space.n:
-                raise StateError("the saved state has no plastic synapse state")
-            continue
-        i, j = match_synapses(mine, table, f"plastic '{name}'")
-        if strict and i.size != space.n:
-            raise StateError(f"the saved state has plastic '{name}' for {i.size} of this "
-                             f"rank's {space.n} plastic synapses: saved from another network")
-        if name == "weight":
-            use = ~kept[i]
-            pl.weight[i[use]] = table["value"][j[use]]
-            continue
+    table = tables.get("plastic")
+    if table is None and strict and space.n:
+        raise StateError("the saved state has no plastic synapse state")
+    i, j = (match_synapses(mine, table, "plastic state") if table is not None
+            else (np.zeros(0, np.int64),) * 2)
+    if strict and i.size != space.n:
+        raise StateError(f"the saved state has plastic state for {i.size} of this rank's "
+                         f"{space.n} plastic synapses: saved from another network")
+    if table is not None:
+        use = ~kept[i]
+        pl.weight[i[use]] = table["=weight"][j[use]]
+    for name in TRACES if table is not None else ():
         trace, field = name.split("_")
         values = np.concatenate([getattr(getattr(pp, trace), field) for pp in pl.projections])
-        values[i] = table["value"][j]
+        values[i] = table[f"={name}"][j]
         for pp, a, b in zip(pl.projections, space.bases[:-1], space.bases[1:]):
             getattr(getattr(pp, trace), field)[:] = values[a:b]
     pl.pending_pre, pl.pending_post = {}, {}
