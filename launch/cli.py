@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from launch import map_command, submit_command
-from launch.arguments import EXIT_NOT_FOUND, EXIT_USAGE, positive_int
+from launch.arguments import EXIT_NOT_FOUND, EXIT_USAGE, positive_float, positive_int
 from launch.launcher import LauncherNotFoundError, build_launch_line, find_launcher, run_job
 from launch.profiles import ProfileError, load_profile
 
@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="run a script on N MPI ranks",
         usage="spinn run [-h] [-n N] [--profile P] [--cluster FILE] [--quiet] [--statistics FILE] "
-        "[--print] SCRIPT [ARGS ...]",
+        "[--checkpoint-every T [--checkpoint DIR]] [--print] SCRIPT [ARGS ...]",
         description="Run SCRIPT on N MPI ranks: <launcher> -n N <mpi_args> python -m mpi4py "
         "SCRIPT ARGS. An uncaught exception on any rank ends the whole job.",
     )
@@ -56,6 +56,16 @@ def _parser() -> argparse.ArgumentParser:
         "--statistics", metavar="FILE",
         help="write the run's statistics (busy time per rank, phases, spikes) to FILE as JSON "
              "at end(); `spinn map --measured FILE` compares them with the mapping's estimate",
+    )
+    run.add_argument(
+        "--checkpoint-every", metavar="T", type=positive_float,
+        help="stop every T ms of biological time to write a checkpoint (atomically; the "
+             "previous one is kept until the new one is complete); sim.restore_checkpoint() "
+             "continues from it on any number of ranks",
+    )
+    run.add_argument(
+        "--checkpoint", metavar="DIR", default="spinn_checkpoint",
+        help="the checkpoint directory for --checkpoint-every (default: ./spinn_checkpoint)",
     )
     run.add_argument(
         "--print", dest="print_only", action="store_true",
@@ -103,6 +113,9 @@ def _run(options: argparse.Namespace) -> int:
     # so that it draws the run() progress bar (and --quiet turns bar and summary off).
     if options.statistics:
         env["SPINN_STATISTICS"] = os.path.abspath(options.statistics)
+    if options.checkpoint_every:
+        env["SPINN_CHECKPOINT_EVERY"] = repr(options.checkpoint_every)
+        env["SPINN_CHECKPOINT"] = os.path.abspath(options.checkpoint)
     if options.quiet:
         env["SPINN_QUIET"] = "1"
     elif sys.stderr.isatty():

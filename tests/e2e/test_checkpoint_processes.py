@@ -47,3 +47,23 @@ def test_growth_is_the_same_on_one_two_and_three_processes(tmp_path):
         run(n, "grow", tmp_path / f"grow-{n}.npz")
     same(tmp_path / "grow-None.npz", tmp_path / "grow-2.npz", "2 processes")
     same(tmp_path / "grow-None.npz", tmp_path / "grow-3.npz", "3 processes")
+
+
+def test_spinn_run_checkpoint_every(tmp_path):
+    """`spinn run --checkpoint-every 20 --checkpoint DIR`: the run stops at 20,
+    40 and 60 ms to write DIR, and its results do not change."""
+    import json
+    env = dict(os.environ, SPINN_QUIET="1")
+    env.pop("SPINN_VIRTUAL_RANKS", None)
+    run(None, "full", tmp_path / "plain.npz")
+    cmd = [sys.executable, "-m", "launch.cli", "run", "-n", "2", "--checkpoint-every", "20",
+           "--checkpoint", str(tmp_path / "periodic"), str(SCRIPT), "full",
+           str(tmp_path / "periodic.npz")]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "periodic" / "manifest.json").read_text())
+    assert (manifest["step"], manifest["n_ranks"]) == (600, 2)
+    same(tmp_path / "plain.npz", tmp_path / "periodic.npz", "with periodic checkpoints")
+    bad = subprocess.run([sys.executable, "-m", "launch.cli", "run", "--checkpoint-every", "-1",
+                          str(SCRIPT)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "must be a positive number" in bad.stderr
