@@ -32,6 +32,9 @@ def build(n_ranks, *, weight=0.5):
     sim.Projection(gamma, cells, sim.FixedNumberPreConnector(3),
                    sim.TsodyksMarkramSynapse(U=0.4, tau_rec=80.0, tau_facil=10.0,
                                              weight=0.8, delay=0.5), label="tm")
+    beat = sim.Population(30, sim.SpikeSourceGamma(alpha=2.0, beta=100.0), label="beat")
+    sim.Projection(beat, cells, sim.OneToOneConnector(),      # fused: state next to cells
+                   sim.StaticSynapse(weight=0.7, delay=0.8), label="beat")
     sim.Projection(times, cells, sim.AllToAllConnector(),
                    sim.StaticSynapse(weight=1.5, delay=2.5), label="times")
     sim.Projection(cells, other, sim.FixedProbabilityConnector(0.3),
