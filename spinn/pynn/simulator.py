@@ -56,6 +56,7 @@ class State(common.control.BaseState):
         self.simulation = None
         self.n_virtual_ranks = None
         self.quiet = False
+        self.check_memory = True
         self.default_max_per_core = {}
         self.clear()
 
@@ -79,6 +80,7 @@ class State(common.control.BaseState):
         if self.simulation is None:
             self.simulation = Simulation(self.network.freeze(),
                                          n_virtual_ranks=self.n_virtual_ranks)
+            self.simulation.check_memory = self.check_memory
             self.simulation.show_progress = self.wants_progress()
         else:
             self.simulation.update(self.network.freeze())
@@ -119,6 +121,7 @@ class State(common.control.BaseState):
         n_steps = int(round(tstop / self.dt)) - sim.step
         if n_steps < 0:
             raise ValueError(f"time {tstop} ms is in the past (current time {self.t} ms)")
+        sim.planned_steps = n_steps     # the memory check counts the recording of the run
         sim.run_steps(n_steps)
         self.running = True
 
