@@ -35,6 +35,7 @@ neuron or per synapse.
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -47,8 +48,10 @@ from .errors import ResourceError
 from .estimates import BYTES_PER_SYNAPSE, expected_synapses
 from .fusion import fused_projections
 
-__all__ = ["check_network", "check_ranks", "parse_size", "format_bytes", "process_memory",
+__all__ = ["check_network", "check_ranks", "plan_run", "parse_size", "format_bytes", "process_memory",
            "MEMORY_PER_RANK_ENV", "CHECK_ENV"]
+
+logger = logging.getLogger(__name__)
 
 MEMORY_PER_RANK_ENV = "SPINN_MEMORY_PER_RANK"
 CHECK_ENV = "SPINN_CHECK_MEMORY"
@@ -372,7 +375,19 @@ def check_network(sim, graph) -> list | None:
                  f"{'' if n == 1 else ' together'} ({_describe(budgets)})")
         raise ResourceError(_message(where, parts, estimate, budgets, whole.total(),
                                      mapping, have, need))
+    sim.memory_budgets = budgets
     return budgets
+
+
+def plan_run(sim, n_steps: int) -> None:
+    """Before ``run()``: note its length (the build counts the recording of
+    the run), and once built, refuse a run whose recording would not fit
+    (pure arithmetic on the mapping and the budgets gathered at the build)."""
+    sim.planned_steps = int(n_steps)
+    budgets = getattr(sim, "memory_budgets", None)
+    if (sim.built and budgets is not None and _enabled(sim)
+            and any(p.record for p in sim.spec.populations)):
+        check_ranks(sim, sim.mapping.graph, sim.mapping, budgets)
 
 
 def check_ranks(sim, graph, mapping, budgets) -> None:
@@ -395,6 +410,10 @@ def check_ranks(sim, graph, mapping, budgets) -> None:
              + float(building[list(b["ranks"])].max()) for b in budgets]
     ratios = [n / b["available"] if b["available"] > 0 else math.inf
               for n, b in zip(needs, budgets)]
+    me = getattr(sim.exchange, "process_rank", 0)
+    logger.info("memory check: this process needs an estimated %s of its %s (%s)",
+                format_bytes(needs[me]), format_bytes(budgets[me]["available"]),
+                budgets[me]["origin"])
     p = int(np.argmax(ratios))
     if ratios[p] <= 1.0:
         return

@@ -14,6 +14,7 @@ import os
 import pyNN.random
 from pyNN import common
 
+from .. import memory
 from ..errors import SimulationStateError
 from ..network import NetworkDraft, steps_to_ms
 from ..simulation import Simulation
@@ -121,7 +122,7 @@ class State(common.control.BaseState):
         n_steps = int(round(tstop / self.dt)) - sim.step
         if n_steps < 0:
             raise ValueError(f"time {tstop} ms is in the past (current time {self.t} ms)")
-        sim.planned_steps = n_steps     # the memory check counts the recording of the run
+        memory.plan_run(sim, n_steps)   # refuses a run whose recording would not fit
         sim.run_steps(n_steps)
         self.running = True
 

@@ -164,3 +164,17 @@ def test_an_absurd_population_is_refused_before_mapping(no_rss):
     assert "of neuron state" in text.splitlines()[1]
     assert "Population 'huge' of at most" in text
     sim.end()
+
+
+def test_a_later_run_whose_recording_would_not_fit_is_refused(monkeypatch, no_rss):
+    monkeypatch.setenv(memory.MEMORY_PER_RANK_ENV, "256M")
+    sim.setup(timestep=0.1, quiet=True)
+    cells = sim.Population(1000, sim.IF_curr_exp(), label="cells")
+    sim.run(10.0)                            # built without recording
+    cells.record("v")
+    with pytest.raises(ResourceError, match=r"Population 'cells' v: \d.\d\d GiB of recording"):
+        sim.run(100_000.0)
+    assert sim.get_current_time() == 10.0    # refused before any step
+    sim.run(10.0)
+    assert sim.get_current_time() == 20.0
+    sim.end()
