@@ -215,6 +215,9 @@ def render_batch_script(profile: Profile, job: BatchJob) -> str:
         body.append('cd "$PBS_O_WORKDIR"')  # PBS starts jobs in $HOME
     body.append("# Unbuffered ranks: output of a rank killed by an abort is not lost.")
     body.append("export PYTHONUNBUFFERED=1")
+    if profile.memory_per_rank is not None:
+        # what each rank has, for spinn's memory check at the first run()
+        body.append(f"export SPINN_MEMORY_PER_RANK={profile.memory_per_rank}")
     body += [f"module load {shlex.quote(module)}" for module in profile.modules]
     body += list(profile.setup)
     body.append(shlex.join(line))

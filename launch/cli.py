@@ -111,6 +111,8 @@ def _run(options: argparse.Namespace) -> int:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     # Under mpiexec a rank's stderr is a pipe: tell rank 0 whether a person is watching,
     # so that it draws the run() progress bar (and --quiet turns bar and summary off).
+    if profile.memory_per_rank is not None:   # spinn.memory refuses what does not fit
+        env.setdefault("SPINN_MEMORY_PER_RANK", profile.memory_per_rank)
     if options.statistics:
         env["SPINN_STATISTICS"] = os.path.abspath(options.statistics)
     if options.checkpoint_every:

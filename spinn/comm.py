@@ -52,6 +52,7 @@ class Exchange(Protocol):
     def allreduce(self, value, op: str = "sum"): ...
     def allgather(self, obj) -> list: ...
     def barrier(self) -> None: ...
+    def node_processes(self) -> int: ...
 
 
 INITIAL_CAPACITY = 64          # uint32 words per neighbour and exchange, at first
@@ -231,6 +232,11 @@ class LocalExchange:
     def barrier(self):
         pass
 
+    def node_processes(self) -> int:
+        """Processes sharing this node's memory: 1, unless a launcher started
+        several (each then simulates the whole network on its virtual ranks)."""
+        return _launcher_local_size() or 1
+
 
 class MPIExchange:
     """One rank per MPI process, on a ``Dup()`` of ``COMM_WORLD``."""
@@ -247,6 +253,7 @@ class MPIExchange:
         self.local_ranks = (self.process_rank,)
         self._graph = None
         self._recv = np.zeros(1024, dtype=np.uint32)
+        self._node_size = None
 
     def connect(self, out_ranks, in_ranks) -> None:
         me = self.process_rank
@@ -407,6 +414,18 @@ class MPIExchange:
     def barrier(self):
         self.comm.Barrier()
 
+    def node_processes(self) -> int:
+        """Processes of this job on this node (collective the first time: a
+        split of the communicator by shared memory)."""
+        if self._node_size is None:
+            try:
+                node = self.comm.Split_type(self._MPI.COMM_TYPE_SHARED)
+                self._node_size = node.Get_size()
+                node.Free()
+            except (AttributeError, NotImplementedError, self._MPI.Exception):
+                self._node_size = _launcher_local_size() or 1
+        return self._node_size
+
 
 # -- finding MPI --------------------------------------------------------------------
 
@@ -442,6 +461,19 @@ def _launched_size() -> int:
         if value and value.isdigit():
             return int(value)
     return 1
+
+
+#: environment variables with the number of processes on this node
+_LAUNCHER_LOCAL_SIZE = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE")
+
+
+def _launcher_local_size() -> int | None:
+    """Processes the launcher started on this node, from its environment."""
+    for name in _LAUNCHER_LOCAL_SIZE:
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return None
 
 
 def world_size() -> int:

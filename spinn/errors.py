@@ -20,3 +20,9 @@ class SimulationStateError(SpinnError, RuntimeError):
 
 class RankError(SpinnError, RuntimeError):
     """Another rank failed; raised on every rank so none is left waiting."""
+
+
+class ResourceError(SpinnError, MemoryError):
+    """The network does not fit the memory of its ranks (refused before
+    anything is generated; the message names the largest contributors and
+    what would fit)."""

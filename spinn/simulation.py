@@ -26,6 +26,7 @@ import partitioning
 
 from .build import (_build_groups, _slice_first_gids, build_rank_image, footprint_requests,
                     geometry_for, local_neurons, with_routing)
+from . import memory
 from .comm import default_exchange
 from .electrodes import recorded_value
 from .errors import NetworkError, RankError, SimulationStateError, SpinnError
@@ -108,8 +109,10 @@ class Simulation:
             self._map_only(map_only)
         self._check_spec(spec)
         t0 = time.perf_counter()
-        mapping = partitioning.map_network(network_graph(spec), self.exchange.n_ranks,
-                                           tables=False)
+        graph = network_graph(spec)
+        budgets = memory.check_network(self, graph)   # refuse before allocating (collective)
+        mapping = partitioning.map_network(graph, self.exchange.n_ranks, tables=False)
+        memory.check_ranks(self, graph, mapping, budgets)
         t1 = time.perf_counter()
         images, error = [], None
         try:

@@ -26,7 +26,10 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     ``SPINN_VIRTUAL_RANKS`` environment variable), ``quiet`` (no summary at
     ``end()``), ``fuse_sources`` (default True: one-to-one spike sources are
     generated next to their targets, :mod:`spinn.fusion`; the same results
-    either way). Unknown keywords other simulators take are ignored.
+    either way), ``check_memory`` (default True: refuse at the first run a
+    network whose estimated memory exceeds what its ranks have, before
+    generating anything, :mod:`spinn.memory`; also ``SPINN_CHECK_MEMORY=0``).
+    Unknown keywords other simulators take are ignored.
     """
     if not timestep > 0:
         raise ValueError(f"timestep must be positive, got {timestep!r} ms")
@@ -38,6 +41,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state.max_delay = max_delay
     state.n_virtual_ranks = extra_params.get("n_virtual_ranks", simulator.env_virtual_ranks())
     state.quiet = bool(extra_params.get("quiet", os.environ.get("SPINN_QUIET")))
+    state.check_memory = bool(extra_params.get("check_memory", True))
     state.default_max_per_core = {}
     state.clear()
     seed = extra_params.get("rng_seed")

@@ -14,6 +14,7 @@ import os
 import pyNN.random
 from pyNN import common
 
+from .. import memory
 from ..errors import SimulationStateError
 from ..network import NetworkDraft, steps_to_ms
 from ..simulation import Simulation
@@ -56,6 +57,7 @@ class State(common.control.BaseState):
         self.simulation = None
         self.n_virtual_ranks = None
         self.quiet = False
+        self.check_memory = True
         self.default_max_per_core = {}
         self.clear()
 
@@ -79,6 +81,7 @@ class State(common.control.BaseState):
         if self.simulation is None:
             self.simulation = Simulation(self.network.freeze(),
                                          n_virtual_ranks=self.n_virtual_ranks)
+            self.simulation.check_memory = self.check_memory
             self.simulation.show_progress = self.wants_progress()
         else:
             self.simulation.update(self.network.freeze())
@@ -119,6 +122,7 @@ class State(common.control.BaseState):
         n_steps = int(round(tstop / self.dt)) - sim.step
         if n_steps < 0:
             raise ValueError(f"time {tstop} ms is in the past (current time {self.t} ms)")
+        memory.plan_run(sim, n_steps)   # refuses a run whose recording would not fit
         every = periodic_checkpoints()
         if every is None:
             sim.run_steps(n_steps)

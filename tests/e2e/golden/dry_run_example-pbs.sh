@@ -11,5 +11,6 @@ set -e
 cd "$PBS_O_WORKDIR"
 # Unbuffered ranks: output of a rank killed by an abort is not lost.
 export PYTHONUNBUFFERED=1
+export SPINN_MEMORY_PER_RANK=4G
 module load openmpi
 mpiexec -n 64 <PYTHON> -m mpi4py <CWD>/nets/not_here.py --tstop 100

@@ -14,6 +14,7 @@
 set -e
 # Unbuffered ranks: output of a rank killed by an abort is not lost.
 export PYTHONUNBUFFERED=1
+export SPINN_MEMORY_PER_RANK=4G
 module load openmpi/4.1
 module load hdf5
 export OMP_NUM_THREADS=1
