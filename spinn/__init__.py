@@ -39,3 +39,4 @@ def list_standard_models():
     return [name for name, obj in globals().items()
             if isinstance(obj, type) and issubclass(obj, StandardCellType)
             and hasattr(obj, "engine_model")]
+from . import io                                                  # noqa: F401,E402

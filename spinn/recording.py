@@ -8,12 +8,78 @@ recorded cells changes between runs, the old segment stops and a new one
 starts; nothing recorded is dropped, and every sample keeps its stamp, so a
 cell added to recording later is aligned in time with the others (NaN
 before it was recorded, see :func:`signal_grid`).
+
+Recorded data are *streamed*: with a :class:`ChunkFile` as its sink a rank
+appends what it recorded to its own file in chunks (one self-contained
+msgpack record each, with its step range), and keeps in memory only what
+came since the last chunk, so recording memory stays bounded however long
+the run. A file cut short by a crash is readable up to its last complete
+chunk (:func:`read_chunks`). Reads combine the file and what is in memory.
 """
 from __future__ import annotations
 
+import os
+
+import msgpack
 import numpy as np
 
-__all__ = ["SpikeBuffer", "SignalSegment", "RankRecorder", "signal_grid"]
+__all__ = ["SpikeBuffer", "SignalSegment", "RankRecorder", "signal_grid", "ChunkFile",
+           "read_chunks", "recording_file"]
+
+CHUNK_VERSION = 1
+
+
+class ChunkFile:
+    """One rank's recording file: msgpack records appended one by one."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self._file = None
+
+    def write(self, record: dict) -> None:
+        if self._file is None:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            self._file = open(self.path, "ab")
+        self._file.write(msgpack.packb(dict(record, v=CHUNK_VERSION), use_bin_type=True))
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def chunks(self):
+        if self._file is not None:
+            self._file.flush()
+        return read_chunks(self.path)
+
+
+def recording_file(segment: int, rank: int) -> str:
+    """The name of rank ``rank``'s recording file of segment ``segment``."""
+    return f"segment{segment:03d}-rank{rank:05d}.msgpack"
+
+
+def read_chunks(path):
+    """The complete records of a recording file, in order (a record cut short
+    at the end, as a killed rank leaves it, is not returned)."""
+    if not os.path.exists(path):
+        return
+    with open(path, "rb") as f:
+        unpacker = msgpack.Unpacker(f, raw=False, max_buffer_size=2**31 - 1)
+        try:
+            for record in unpacker:
+                if isinstance(record, dict) and "kind" in record:
+                    yield record
+        except (ValueError, msgpack.exceptions.UnpackException):
+            return
+
+
+def _array(record: dict, name: str, dtype) -> np.ndarray:
+    return np.frombuffer(record[name], dtype=dtype)
+
+
+def _bytes(array: np.ndarray, dtype) -> bytes:
+    return np.ascontiguousarray(array, dtype=dtype).tobytes()
 
 
 class SpikeBuffer:
@@ -75,9 +141,11 @@ class SignalSegment:
         self.active = True
         self.stamps: list[int] = []
         self.samples: list[np.ndarray] = []
+        self.last = None            # the last stamp sampled (also after a flush)
 
     def sample(self, stamp: int) -> None:
-        if stamp % self.interval == 0 and (not self.stamps or self.stamps[-1] != stamp):
+        if stamp % self.interval == 0 and self.last != stamp:
+            self.last = stamp
             self.stamps.append(stamp)
             self.samples.append(self.slot.group.state[self.variable][self.columns])
 
@@ -134,12 +202,73 @@ class RankRecorder:
     ``populations``); ``local_index`` maps global ids to local indices.
     """
 
-    def __init__(self, slots, n_local: int, local_index):
+    #: values held in memory before they are written as a chunk
+    CHUNK_VALUES = 1 << 20
+
+    def __init__(self, slots, n_local: int, local_index, sink: ChunkFile | None = None):
         self.slots = slots
         self.local_index = local_index
         self.spikes = SpikeBuffer()
         self.record_spikes = np.zeros(n_local, dtype=bool)
         self.signals: dict = {}          # (population id, variable) -> [SignalSegment]
+        self.sink = sink                 # None: everything stays in memory
+        self.n_spikes_recorded = 0
+        self.n_samples_recorded = 0
+
+    # -- streaming -------------------------------------------------------------------
+    def pending(self) -> int:
+        """Values in memory not yet written."""
+        n = sum(g.size for g in self.spikes._new_gids) + self.spikes._gids.size
+        for segments in self.signals.values():
+            for s in segments:
+                n += len(s.stamps) * (s.gids.size if hasattr(s, "columns") else 1)
+        return n
+
+    def flush(self) -> None:
+        """Write what is in memory as chunks and forget it (no sink: keep it)."""
+        if self.sink is None:
+            return
+        sp = self.spikes
+        sp._compact()
+        if sp._gids.size:
+            self.sink.write({"kind": "spikes", "first": int(sp._stamps.min()),
+                             "last": int(sp._stamps.max()), "gid": _bytes(sp._gids, np.int64),
+                             "stamp": _bytes(sp._stamps, np.int64)})
+            self.n_spikes_recorded += sp._gids.size
+            sp._gids, sp._stamps = sp._gids[:0], sp._stamps[:0]
+        for (pid, variable), segments in self.signals.items():
+            for s in segments:
+                if not s.stamps:
+                    continue
+                gids, stamps, values = s.triples()
+                self.sink.write({"kind": "signal", "pop": int(pid), "var": variable,
+                                 "first": int(stamps.min()), "last": int(stamps.max()),
+                                 "gid": _bytes(gids, np.int64), "stamp": _bytes(stamps, np.int64),
+                                 "value": _bytes(values, np.float64)})
+                self.n_samples_recorded += values.size
+                if isinstance(s, ArchivedSignal):
+                    s.gids_, s.stamps_, s.values_ = gids[:0], stamps[:0], values[:0]
+                else:
+                    s.stamps, s.samples = [], []
+            segments[:] = [s for s in segments[:-1] if s.stamps] + segments[-1:]
+
+    def select_spikes(self, lo: int, hi: int, gids: np.ndarray | None = None):
+        """Recorded spikes of gids in ``[lo, hi)`` (and in sorted ``gids``):
+        ``(gids, stamps)``, from the file and from memory."""
+        parts = []
+        if self.sink is not None:
+            for record in self.sink.chunks():
+                if record["kind"] == "clear":
+                    parts = [(g[(g < record["lo"]) | (g >= record["hi"])],
+                              t[(g < record["lo"]) | (g >= record["hi"])]) for g, t in parts]
+                elif record["kind"] == "spikes":
+                    g, t = _array(record, "gid", np.int64), _array(record, "stamp", np.int64)
+                    keep = (g >= lo) & (g < hi)
+                    if gids is not None:
+                        keep &= np.isin(g, gids)
+                    parts.append((g[keep], t[keep]))
+        parts.append(self.spikes.select(lo, hi, gids))
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
 
     def _slot_of(self, local: int):
         for slot in self.slots:
@@ -206,7 +335,18 @@ class RankRecorder:
                 segment.sample(stamp)
 
     def signal_triples(self, pop_id: int, variable: str, gids: np.ndarray | None = None):
-        parts = [s.triples(gids) for s in self.signals.get((pop_id, variable), [])]
+        parts = []
+        if self.sink is not None:
+            for record in self.sink.chunks():
+                if record["kind"] == "clear" and record["pop"] == pop_id:
+                    parts = [tuple(x[p[1] >= record["stamp"]] for x in p) for p in parts]
+                elif (record["kind"] == "signal" and record["pop"] == pop_id
+                      and record["var"] == variable):
+                    g = _array(record, "gid", np.int64)
+                    keep = slice(None) if gids is None else np.isin(g, gids)
+                    parts.append((g[keep], _array(record, "stamp", np.int64)[keep],
+                                  _array(record, "value", np.float64)[keep]))
+        parts += [s.triples(gids) for s in self.signals.get((pop_id, variable), [])]
         if not parts:
             e = np.zeros(0, dtype=np.int64)
             return e, e, np.zeros(0)
@@ -214,6 +354,9 @@ class RankRecorder:
 
     def clear(self, pop_id: int, lo: int, hi: int, stamp: int) -> None:
         """Forget a population's data before step ``stamp`` (its spikes, all)."""
+        if self.sink is not None:
+            self.sink.write({"kind": "clear", "pop": int(pop_id), "lo": int(lo), "hi": int(hi),
+                             "stamp": int(stamp), "first": int(stamp), "last": int(stamp)})
         self.spikes.drop(lo, hi)
         for (pid, _), segments in self.signals.items():
             if pid == pop_id:

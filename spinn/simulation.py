@@ -17,8 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -33,7 +35,7 @@ from .errors import NetworkError, RankError, SimulationStateError, SpinnError
 from .estimates import network_graph
 from .fusion import build_fused, build_replicated, fused_projections, replicated_populations
 from .network import NetworkSpec, changes_between, first_difference, steps_to_ms
-from .recording import signal_grid
+from .recording import ChunkFile, recording_file, signal_grid
 from .runtime import RankRuntime
 from .state import export_runtime, import_runtime, merge, redistribute
 from .synapses import apply_update, projection_synapses
@@ -45,9 +47,17 @@ class Simulation:
     """One process's share of a simulation."""
 
     def __init__(self, spec: NetworkSpec, *, n_virtual_ranks: int | None = None,
-                 exchange=None):
+                 exchange=None, output=None):
         self.spec = spec
         self.exchange = exchange or default_exchange(n_virtual_ranks)
+        #: where each rank streams what it records (:meth:`_open_output`):
+        #: ``output`` as given (``setup(output=...)``), else ``SPINN_OUTPUT``,
+        #: else ``spinn_output/<script>/<timestamp>`` (under ``SPINN_OUTPUT_ROOT``)
+        self.output = output
+        self.output_dir = None
+        self.segment = 0                # a reset() starts a new one
+        self.segment_steps: dict = {}   # segment -> the step it reached
+        self.extra_metadata: dict = {}  # what the PyNN layer adds to run.json (units)
         self.mapping = None
         self.images: list = []
         self.runtimes: list[RankRuntime] = []
@@ -134,9 +144,84 @@ class Simulation:
         self.build_seconds = time.perf_counter() - t1
 
     def _start_runtimes(self) -> None:
+        self._open_output()
         self.runtimes = [RankRuntime(image, self.step) for image in self.images]
         for rt in self.runtimes:
+            rt.recorder.sink = ChunkFile(self.output_dir / recording_file(self.segment, rt.rank))
             rt.configure_recording(self.spec.populations, self.step)
+
+    # -- output ------------------------------------------------------------------
+    def _open_output(self) -> None:
+        """Choose and create the output directory (collective, once)."""
+        if self.output_dir is not None:
+            return
+        given = self.output or os.environ.get("SPINN_OUTPUT")
+        if given:
+            path = Path(given)
+        else:
+            root = Path(os.environ.get("SPINN_OUTPUT_ROOT", "spinn_output"))
+            script = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] not in ("", "-c") \
+                else "interactive"
+            path = None
+            if self.exchange.process_rank == 0:
+                base = root / (script or "interactive") / time.strftime("%Y%m%d-%H%M%S")
+                path, n = base, 1
+                while True:                 # a new directory for every simulation
+                    try:
+                        path.mkdir(parents=True)
+                        break
+                    except FileExistsError:
+                        n += 1
+                        path = base.with_name(f"{base.name}-{n}")
+            path = Path(self.exchange.allgather(None if path is None else str(path))[0])
+        path.mkdir(parents=True, exist_ok=True)
+        for rank in self.exchange.local_ranks:      # a directory given again: start afresh
+            for old in path.glob(f"segment*-rank{rank:05d}.msgpack"):
+                old.unlink()
+        self.output_dir = path
+
+    def _flush_recording(self, only_large: bool = False) -> None:
+        """Write what the ranks recorded to their files (no collective)."""
+        for rt in self.runtimes:
+            rec = rt.recorder
+            if not only_large or rec.pending() > rec.CHUNK_VALUES:
+                rec.flush()
+        if not only_large:
+            self.write_metadata()
+
+    def write_metadata(self) -> None:
+        """``run.json`` in the output directory (MPI rank 0): what
+        :func:`spinn.io.read` needs to read the recordings without the script."""
+        if self.output_dir is None or self.exchange.process_rank != 0:
+            return
+        spec = self.spec
+        pops = []
+        for p in spec.populations:
+            record = {}
+            for variable, r in p.record.items():
+                idx = np.asarray(r.indices, dtype=np.int64)
+                cuts = np.flatnonzero(np.diff(idx) != 1) + 1 if idx.size else idx
+                starts = np.split(idx, cuts) if idx.size else []
+                record[variable] = {"interval": int(r.interval),
+                                    "runs": [[int(a[0]), int(a[-1]) + 1] for a in starts]}
+            pops.append({"id": p.id, "label": p.label, "size": p.size, "model": p.model,
+                         "first_gid": p.first_gid, "record": record})
+        self.segment_steps[self.segment] = self.step
+        meta = {"format": "spinn-output", "version": 1, "dt_ms": spec.dt_ms, "step": self.step,
+                "segment_steps": {str(k): v for k, v in self.segment_steps.items()},
+                "t_ms": float(steps_to_ms(self.step, spec.dt_ms)), "segment": self.segment,
+                "n_ranks": self.exchange.n_ranks, "populations": pops, **self.extra_metadata}
+        tmp = self.output_dir / "run.json.tmp"
+        tmp.write_text(json.dumps(meta, indent=1, default=_json_default))
+        tmp.replace(self.output_dir / "run.json")
+
+    def close(self) -> None:
+        """Write what is left and close the recording files."""
+        if self.runtimes:
+            self._flush_recording()
+        for rt in self.runtimes:
+            if rt.recorder.sink is not None:
+                rt.recorder.sink.close()
 
     def _count_synapses(self) -> None:
         """Synapses per projection and the smallest delay, network-wide (collective)."""
@@ -236,7 +321,10 @@ class Simulation:
         network again, then carry every neuron's and synapse's state, the
         input in flight and the recorded data over (:mod:`spinn.state`),
         except what ``initialize()`` / ``Projection.set`` gave new values."""
-        tables = [export_runtime(rt, self.step) for rt in self.runtimes]
+        self._flush_recording()         # recorded data stay in the files
+        tables = [export_runtime(rt, self.step, recording=False) for rt in self.runtimes]
+        for rt in self.runtimes:
+            rt.recorder.sink.close()
         keep = {(pid, variable) for pid, names in changes.initial.items() for variable in names}
         keep |= {("proj", pid) for pid, attribute in changes.updated if attribute == "weight"}
         self.spec = spec
@@ -318,6 +406,10 @@ class Simulation:
         self.step = 0
         self.current_traces = {}
         if self.built:
+            for rt in self.runtimes:
+                if rt.recorder.sink is not None:
+                    rt.recorder.sink.close()
+            self.segment += 1
             self._start_runtimes()
 
     # -- run ---------------------------------------------------------------------
@@ -337,49 +429,57 @@ class Simulation:
         batch = []
         busy = [0.0] * len(runtimes)
         t0 = clock()
-        for k in range(self.step, end):
-            for src in recorded:
-                self.current_traces.setdefault(src.id, []).append(recorded_value(src, k, dt))
-            ta = clock()
-            if len(runtimes) == 1:
-                batch.append([runtimes[0].advance(k)])
-                tb = clock()
-                busy[0] += tb - ta
-            else:
-                sends, tb = [], ta
-                for i, rt in enumerate(runtimes):
-                    sends.append(rt.advance(k))
-                    t = clock()
-                    busy[i] += t - tb
-                    tb = t
-                batch.append(sends)
-            phase["update"] += tb - ta
-            # spikes of step k are due at k + min delay at the earliest: exchange
-            # once per minimum delay (and at the end of the run)
-            if len(batch) == interval or k == end - 1:
-                received = (exchange.exchange_batch(batch) if len(batch) > 1
-                            else [exchange.exchange(batch[0])])
-                tc = clock()
-                first = k + 1 - len(batch)
-                t = tc
-                for i, rt in enumerate(runtimes):
-                    for j, keys_of_ranks in enumerate(received):
-                        rt.receive(first + j, keys_of_ranks[i])
-                    tt = clock()
-                    busy[i] += tt - t
-                    t = tt
-                phase["exchange"] += tc - tb
-                phase["deliver"] += t - tc
-                batch = []
-            if progress is not None and k % 256 == 0:
-                progress.update(k)
-        self.simulate_seconds += clock() - t0
-        for rt, seconds in zip(runtimes, busy):
-            self.busy_seconds[rt.rank] = self.busy_seconds.get(rt.rank, 0.0) + seconds
-        if progress is not None:
-            progress.finish(self.step + n_steps)
-        self.step += n_steps
-        self.steps_run += n_steps
+        reached = self.step         # the first step not completed
+        try:
+            for k in range(self.step, end):
+                reached = k
+                for src in recorded:
+                    self.current_traces.setdefault(src.id, []).append(recorded_value(src, k, dt))
+                ta = clock()
+                if len(runtimes) == 1:
+                    batch.append([runtimes[0].advance(k)])
+                    tb = clock()
+                    busy[0] += tb - ta
+                else:
+                    sends, tb = [], ta
+                    for i, rt in enumerate(runtimes):
+                        sends.append(rt.advance(k))
+                        t = clock()
+                        busy[i] += t - tb
+                        tb = t
+                    batch.append(sends)
+                phase["update"] += tb - ta
+                # spikes of step k are due at k + min delay at the earliest: exchange
+                # once per minimum delay (and at the end of the run)
+                if len(batch) == interval or k == end - 1:
+                    received = (exchange.exchange_batch(batch) if len(batch) > 1
+                                else [exchange.exchange(batch[0])])
+                    tc = clock()
+                    first = k + 1 - len(batch)
+                    t = tc
+                    for i, rt in enumerate(runtimes):
+                        for j, keys_of_ranks in enumerate(received):
+                            rt.receive(first + j, keys_of_ranks[i])
+                        tt = clock()
+                        busy[i] += tt - t
+                        t = tt
+                    phase["exchange"] += tc - tb
+                    phase["deliver"] += t - tc
+                    batch = []
+                if progress is not None and k % 256 == 0:
+                    progress.update(k)
+                if k & 1023 == 1023:
+                    self._flush_recording(only_large=True)
+            reached = end
+        finally:            # also when interrupted: what was recorded is written
+            self.simulate_seconds += clock() - t0
+            for rt, seconds in zip(runtimes, busy):
+                self.busy_seconds[rt.rank] = self.busy_seconds.get(rt.rank, 0.0) + seconds
+            if progress is not None:
+                progress.finish(reached)
+            self.steps_run += reached - self.step
+            self.step = reached
+            self._flush_recording()
 
     # -- gathering (collective; typed buffers) --------------------------------------------
     def gather_spikes(self, pop_id: int, gids: np.ndarray | None = None):
@@ -387,7 +487,7 @@ class Simulation:
         ``(gids, times_ms)`` sorted by (gid, time), on every process."""
         pop = self.spec.populations[pop_id]
         lo, hi = pop.first_gid, pop.first_gid + pop.size
-        parts = [rt.recorder.spikes.select(lo, hi, gids) for rt in self.runtimes]
+        parts = [rt.recorder.select_spikes(lo, hi, gids) for rt in self.runtimes]
         cat = self.exchange.allgatherv
         ids = cat([p[0] for p in parts] or [np.zeros(0, np.int64)])
         stamps = cat([p[1] for p in parts] or [np.zeros(0, np.int64)])

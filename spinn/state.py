@@ -174,12 +174,14 @@ def _export_plasticity(rt, out: Tables) -> None:
 
 def _export_recording(rt, out: Tables) -> None:
     rec = rt.recorder
-    rec.spikes._compact()
-    _add(out, "spikes", gid=rec.spikes._gids.copy(), step=rec.spikes._stamps.copy())
-    for (pid, variable), segments in rec.signals.items():
-        for segment in segments:
-            gids, stamps, values = segment.triples()
-            _add(out, f"signal/{pid}/{variable}", gid=gids, step=stamps, value=values)
+    gids, stamps = rec.select_spikes(0, np.iinfo(np.int64).max)
+    _add(out, "spikes", gid=gids, step=stamps)
+    keys = set(rec.signals)
+    if rec.sink is not None:
+        keys |= {(r["pop"], r["var"]) for r in rec.sink.chunks() if r["kind"] == "signal"}
+    for pid, variable in sorted(keys):
+        gids, stamps, values = rec.signal_triples(pid, variable)
+        _add(out, f"signal/{pid}/{variable}", gid=gids, step=stamps, value=values)
 
 
 # -- moving tables between ranks -------------------------------------------------------

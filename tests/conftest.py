@@ -15,3 +15,12 @@ def pytest_ignore_collect(collection_path, config):
     if collection_path == MPI_TESTS or MPI_TESTS in collection_path.parents:
         return True
     return None
+
+
+def pytest_configure(config):
+    """Recordings stream to files: keep every test run's in a temporary directory
+    (inherited by the processes tests start)."""
+    import os
+    import tempfile
+    if "SPINN_OUTPUT_ROOT" not in os.environ:
+        os.environ["SPINN_OUTPUT_ROOT"] = tempfile.mkdtemp(prefix="spinn-test-output-")

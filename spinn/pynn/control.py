@@ -40,6 +40,7 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state.min_delay = min_delay
     state.max_delay = max_delay
     state.n_virtual_ranks = extra_params.get("n_virtual_ranks", simulator.env_virtual_ranks())
+    state.output = extra_params.get("output")
     state.quiet = bool(extra_params.get("quiet", os.environ.get("SPINN_QUIET")))
     state.check_memory = bool(extra_params.get("check_memory", True))
     state.default_max_per_core = {}
@@ -59,6 +60,8 @@ def end(compatible_output=True):
     state.write_on_end = []
     state.initialized = False       # recorded data stay readable after end()
     sim = state.simulation
+    if sim is not None and sim.built:
+        sim.close()
     if sim is not None and sim.built and sim.steps_run:
         stats = sim.statistics()
         if state.real_rank == 0 and not state.quiet:

@@ -56,6 +56,7 @@ class State(common.control.BaseState):
         self.network = None
         self.simulation = None
         self.n_virtual_ranks = None
+        self.output = None
         self.quiet = False
         self.check_memory = True
         self.default_max_per_core = {}
@@ -80,7 +81,8 @@ class State(common.control.BaseState):
         self.require_setup("run()")
         if self.simulation is None:
             self.simulation = Simulation(self.network.freeze(),
-                                         n_virtual_ranks=self.n_virtual_ranks)
+                                         n_virtual_ranks=self.n_virtual_ranks,
+                                         output=self.output)
             self.simulation.check_memory = self.check_memory
             self.simulation.show_progress = self.wants_progress()
         else:
@@ -123,6 +125,7 @@ class State(common.control.BaseState):
         if n_steps < 0:
             raise ValueError(f"time {tstop} ms is in the past (current time {self.t} ms)")
         memory.plan_run(sim, n_steps)   # refuses a run whose recording would not fit
+        sim.extra_metadata["units"] = self.recorded_units()
         every = periodic_checkpoints()
         if every is None:
             sim.run_steps(n_steps)
@@ -137,6 +140,19 @@ class State(common.control.BaseState):
                 if sim.step % interval == 0:
                     checkpoint.save(sim, path)
         self.running = True
+
+    def recorded_units(self) -> dict:
+        """``{population label: {variable: units}}`` for run.json (spinn.io.read)."""
+        out = {}
+        for pop in self.populations:
+            for variable in pop._spec.record:
+                if variable != "spikes":
+                    try:
+                        unit = str(pop.celltype.units[variable])
+                    except (AttributeError, KeyError):
+                        unit = "dimensionless"
+                    out.setdefault(pop.label, {})[variable] = unit
+        return out
 
     # -- lifecycle -----------------------------------------------------------------
     def clear(self):
