@@ -13,6 +13,7 @@ from pyNN.standardmodels import electrodes
 from ..electrodes import recorded_value, step_schedule
 from ..network import CurrentSourceSpec
 from ..rng import stream_key
+from ..validation import check_current_source
 from .simulator import state
 from .standardmodels import identity_translations
 
@@ -52,6 +53,7 @@ class _SpinnCurrentSource:
         state.sync()
 
     def _prepare(self, params):
+        check_current_source(type(self).__name__, self.kind, params)
         if self.kind == "step":
             params["_schedule"] = step_schedule(params["times"], params["amplitudes"],
                                                 state.dt, label=type(self).__name__)
