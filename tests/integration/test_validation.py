@@ -342,3 +342,9 @@ def test_draft_checks_without_pynn():
         draft.replace("populations", 0, params={**good, "tau_syn_I": 0.0})
     assert draft.populations[0].params["tau_syn_I"] == 5.0
     assert math.isclose(draft.populations[0].params["tau_m"], 20.0)
+
+
+def test_noisy_source_interval_off_the_grid_is_a_network_error(fresh):
+    """Found by the property tests: a plain ValueError from spinn's own code."""
+    refused(["NoisyCurrentSource: dt = 0.05 ms must be a multiple of the timestep 0.1 ms"],
+            sim.NoisyCurrentSource, dt=0.05)
