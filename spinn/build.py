@@ -27,6 +27,7 @@ from .fusion import (FusedImage, ReplicatedImage, build_fused, build_replicated,
 from .models import MODELS
 from .network import GidRange, NetworkSpec
 from .synapses import SynapseImage, build_synapses
+from .validation import check_slice
 from .values import evaluate, frozen_array
 
 __all__ = ["GroupImage", "RoutingImage", "RankImage", "LocalNeurons", "build_rank_image",
@@ -175,6 +176,8 @@ def _build_groups(spec: NetworkSpec, mapping, mine: np.ndarray):
                 params[p].append(_evaluate(pop, "parameter", p, pop.params, lo, hi))
             for v in initial:
                 initial[v].append(_evaluate(pop, "initial value", v, pop.initial, lo, hi))
+            check_slice(pop, {p: x[-1] for p, x in params.items()},
+                        {v: x[-1] for v, x in initial.items()}, lo, spec.dt_ms)
             if pop.spike_times is not None:
                 t, ptr = pop.spike_times.select(lo, hi)
                 ptrs.append(ptr[:-1] + sum(x.size for x in times))

@@ -38,6 +38,7 @@ from .errors import NetworkError
 from .models import MODELS
 from .network import GidRange, NetworkSpec
 from .synapses import block_values, check_synapses, delay_steps
+from .validation import check_slice
 from .values import RandomValue, frozen_array, is_homogeneous, take
 
 __all__ = ["fused_projections", "FusedImage", "build_fused", "replicated_populations",
@@ -135,6 +136,7 @@ def build_replicated(spec: NetworkSpec, source_gid: np.ndarray, replicated) -> t
         cls = MODELS[pop.model]
         params = {name: frozen_array(take(pop.params[name], index))
                   for name in cls.parameter_names()}
+        check_slice(pop, params, {}, index, spec.dt_ms)
         spike_times = None
         if pop.spike_times is not None:
             times, ptr = pop.spike_times.take(index)
@@ -236,6 +238,7 @@ def build_fused(spec: NetworkSpec, neurons, geometry_of) -> tuple:
         cls = MODELS[pop.model]
         params = {name: frozen_array(take(pop.params[name], index))
                   for name in cls.parameter_names()}
+        check_slice(pop, params, {}, index, spec.dt_ms)
         spike_times = None
         if pop.spike_times is not None:
             times, ptr = pop.spike_times.take(index)

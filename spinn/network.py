@@ -26,6 +26,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .errors import SimulationStateError
+from .validation import check_spec
 from .values import RecordSpec, SpikeTimes, frozen_array, is_homogeneous
 
 __all__ = ["GidRange", "steps_to_ms", "PopulationSpec", "ProjectionSpec", "SynapseUpdate",
@@ -397,6 +398,10 @@ def first_difference(mine: list, theirs: list) -> str | None:
     return None
 
 
+#: fields whose change :meth:`NetworkDraft.replace` checks (spinn.validation)
+_VALUES = frozenset({"params", "initial", "spike_times", "size"})
+
+
 class NetworkDraft:
     """The description while the script builds it and changes it.
 
@@ -423,15 +428,25 @@ class NetworkDraft:
         items = getattr(self, group)
         if spec.id != len(items):
             raise ValueError(f"{group} id {spec.id} out of order (expected {len(items)})")
+        check_spec(group, spec, self.dt_ms)        # spinn.validation: bad values stop here
         items.append(spec)
         self._frozen = None
 
     def replace(self, group: str, index: int, **changes):
         """Replace object ``index`` of ``group`` by a copy with ``changes``; returns it."""
         items = getattr(self, group)
-        items[index] = dataclasses.replace(items[index], **changes)
+        new = dataclasses.replace(items[index], **changes)
+        if _VALUES.intersection(changes):
+            check_spec(group, new, self.dt_ms)
+        items[index] = new
         self._frozen = None
-        return items[index]
+        return new
+
+    def discard(self, group: str, index: int) -> None:
+        """Drop object ``index`` and every later one of ``group`` (a creation
+        that failed half way, before anything was built from it)."""
+        del getattr(self, group)[index:]
+        self._frozen = None
 
     def set_seed(self, seed: int) -> None:
         self.seed = int(seed)

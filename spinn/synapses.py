@@ -149,6 +149,11 @@ def distinct_weights(proj) -> np.ndarray | None:
     return None
 
 
+#: longest delay in steps: every target neuron holds one input slot per step
+#: of the longest delay onto its rank (the ring buffer)
+MAX_DELAY_STEPS = 1 << 16
+
+
 def check_synapses(proj, w: np.ndarray, d_ms: np.ndarray, dt: float) -> None:
     """Weights finite and of the right sign; delays of at least one step."""
     label = proj.label
@@ -167,16 +172,24 @@ def check_synapses(proj, w: np.ndarray, d_ms: np.ndarray, dt: float) -> None:
                 f"Projection '{label}': weight {w.max():g} is positive, but inhibitory "
                 "weights onto a current-based cell must be <= 0")
     if d_ms.size:
-        dmin = float(np.min(d_ms))
-        if not np.all(np.isfinite(d_ms)) or dmin <= 0:
-            bad = d_ms[~np.isfinite(d_ms)][0] if not np.all(np.isfinite(d_ms)) else dmin
+        if not np.all(np.isfinite(d_ms)):
+            raise NetworkError(f"Projection '{label}': delay {d_ms[~np.isfinite(d_ms)][0]} ms "
+                               "is not finite")
+        dmin, dmax = float(np.min(d_ms)), float(np.max(d_ms))
+        if dmin <= 0:
             raise NetworkError(
-                f"Projection '{label}': delay {bad:g} ms is not positive; "
+                f"Projection '{label}': delay {dmin:g} ms is not positive; "
                 f"delays must be at least one timestep ({dt:g} ms)")
         if np.rint(dmin / dt) < 1:
             raise NetworkError(
                 f"Projection '{label}': delay {dmin:g} ms is below the timestep "
                 f"{dt:g} ms; delays must be at least one timestep")
+        if np.rint(dmax / dt) > MAX_DELAY_STEPS:
+            raise NetworkError(
+                f"Projection '{label}': delay {dmax:g} ms is {np.rint(dmax / dt):.0f} steps; "
+                f"spinn keeps delays of up to {MAX_DELAY_STEPS} steps "
+                f"({MAX_DELAY_STEPS * dt:g} ms at the timestep {dt:g} ms): every neuron "
+                "holds a slot of input per step of the longest delay")
 
 
 def delay_steps(d_ms: np.ndarray, dt: float) -> np.ndarray:

@@ -36,6 +36,9 @@ def bernoulli_hits(rng: np.random.Generator, p: float, n: int) -> np.ndarray:
     while True:
         expected = (n - 1 - last) * p
         gaps = rng.geometric(p, int(expected + 4.0 * math.sqrt(expected + 1.0)) + 16)
+        # a gap past the end ends the row; a tiny p gives gaps of 2**63 - 1,
+        # whose sum would wrap round to negative positions and never end
+        np.minimum(gaps, n + 1, out=gaps)
         hits = last + np.cumsum(gaps)
         if hits[-1] >= n:
             chunks.append(hits[hits < n])

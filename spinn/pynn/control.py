@@ -9,9 +9,10 @@ from pyNN import common
 from pyNN.common.control import DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 from pyNN.recording import get_io
 
-from ..errors import SimulationStateError
+from ..errors import NetworkError, SimulationStateError
 from ..network import steps_to_ms
 from ..simulation import format_summary, write_statistics
+from ..validation import check_run_time
 from . import simulator
 from .simulator import state
 
@@ -31,8 +32,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     generating anything, :mod:`spinn.memory`; also ``SPINN_CHECK_MEMORY=0``).
     Unknown keywords other simulators take are ignored.
     """
-    if not timestep > 0:
-        raise ValueError(f"timestep must be positive, got {timestep!r} ms")
+    if not 0 < timestep < float("inf"):
+        raise ValueError(f"timestep must be a finite number > 0, got {timestep!r} ms")
     max_delay = extra_params.get("max_delay", "auto")
     common.setup(timestep, min_delay, **extra_params)
     state.initialized = True
@@ -73,11 +74,16 @@ def end(compatible_output=True):
 
 def run_until(time_point, callbacks=None):
     state.require_setup("run_until()")
+    t = check_run_time("run_until", time_point)
+    if t < state.t - state.dt / 2:
+        raise NetworkError(f"run_until({t!r}): {t:g} ms is before the current time "
+                           f"{state.t:g} ms")
     return _run_until(time_point, callbacks)
 
 
 def run(simtime, callbacks=None):
     state.require_setup("run()")
+    check_run_time("run", simtime)
     return _run(simtime, callbacks)
 
 

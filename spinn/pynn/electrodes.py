@@ -11,8 +11,10 @@ from pyNN.parameters import ParameterSpace, Sequence
 from pyNN.standardmodels import electrodes
 
 from ..electrodes import recorded_value, step_schedule
+from ..errors import NetworkError
 from ..network import CurrentSourceSpec
 from ..rng import stream_key
+from ..validation import check_current_source
 from .simulator import state
 from .standardmodels import identity_translations
 
@@ -52,6 +54,7 @@ class _SpinnCurrentSource:
         state.sync()
 
     def _prepare(self, params):
+        check_current_source(type(self).__name__, self.kind, params)
         if self.kind == "step":
             params["_schedule"] = step_schedule(params["times"], params["amplitudes"],
                                                 state.dt, label=type(self).__name__)
@@ -60,7 +63,7 @@ class _SpinnCurrentSource:
                 params["dt"] = state.dt
             steps = params["dt"] / state.dt
             if abs(steps - round(steps)) > 1e-9 or round(steps) < 1:
-                raise ValueError(f"NoisyCurrentSource: dt={params['dt']} ms must be a "
+                raise NetworkError(f"NoisyCurrentSource: dt = {params['dt']} ms must be a "
                                  f"multiple of the timestep {state.dt} ms")
             params["_seed"] = int(stream_key(state.network.seed, 0xE1EC))
 

@@ -9,6 +9,8 @@ with a new version, which a built simulation applies at once.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 from lazyarray import larray
 from pyNN import common, errors
@@ -16,8 +18,9 @@ from pyNN.parameters import ParameterSpace, Sequence, simplify
 from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
-from ..errors import SimulationStateError
+from ..errors import NetworkError, SimulationStateError
 from ..network import PopulationSpec
+from ..validation import Unnamed
 from ..values import SpikeTimes, is_homogeneous
 from . import simulator
 from .recording import Recorder
@@ -247,11 +250,38 @@ class PopulationView(_ParameterMixin, common.PopulationView):
                                                            dtype=float))
 
 
+@contextmanager
+def creation_undone_on_error(population):
+    """Undo a Population's creation that fails half way (a bad initial value
+    found after its cells were made): the network, the id counter and the
+    recorders are as before, and a bad value found before the population had
+    a name is named after it."""
+    n_draft, n_pops, first = len(state.network.populations), len(state.populations), \
+        state.id_counter
+    try:
+        yield
+    except Exception as exc:
+        if len(state.network.populations) > n_draft:
+            state.network.discard("populations", n_draft)
+        del state.populations[n_pops:]
+        state.id_counter = first
+        state.recorders.discard(getattr(population, "recorder", None))
+        if isinstance(exc, Unnamed):
+            raise NetworkError(f"Population '{population.label}': {exc}") from None
+        raise
+
+
 class Population(_ParameterMixin, common.Population):
     __doc__ = common.Population.__doc__
     _simulator = simulator
     _recorder_class = Recorder
     _assembly_class = Assembly
+
+    def __init__(self, size, cellclass, cellparams=None, structure=None, initial_values={},
+                 label=None):
+        with creation_undone_on_error(self):        # spinn.validation: nothing half-made
+            common.Population.__init__(self, size, cellclass, cellparams, structure,
+                                       initial_values, label)
 
     def _root(self):
         return self

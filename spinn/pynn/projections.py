@@ -33,7 +33,7 @@ from .simulator import state
 from .standardmodels import StaticSynapse
 from .synapses import (STDPMechanism, TsodyksMarkramSynapse, plasticity_spec,
                        short_term_spec)
-from .values import SYNAPSE, SYNAPSE_SET, is_random, random_value
+from .values import SYNAPSE, SYNAPSE_SET, checked_random_value, is_random, random_value
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def _synapse_value(name, value, label, coordinates):
                 raise _NoNativeGenerator(
                     f"arithmetic on a RandomDistribution {name} has no native generator; "
                     "give the distribution its final parameters")
-            return random_value(base, *coordinates)
+            return checked_random_value(base, f"Projection '{label}'", name, *coordinates)
         if value.is_homogeneous:
             return float(value.evaluate(simplify=True))
         if isinstance(base, np.ndarray) and not value.operations:
@@ -168,7 +168,7 @@ def _synapse_value(name, value, label, coordinates):
             f"{name} given as {type(base).__name__} has no native generator; use a number, "
             "a RandomDistribution, an (n_pre, n_post) array or a distance expression")
     if isinstance(value, RandomDistribution):
-        return random_value(value, *coordinates)
+        return checked_random_value(value, f"Projection '{label}'", name, *coordinates)
     return float(value)
 
 

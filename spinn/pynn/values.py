@@ -15,7 +15,9 @@ import numpy as np
 from lazyarray import larray
 from pyNN.random import RandomDistribution
 
+from ..errors import NetworkError
 from ..rng import name_code, stream_key
+from ..validation import Unnamed
 from ..values import RandomValue, is_homogeneous, take
 from .simulator import state
 
@@ -32,6 +34,32 @@ def random_value(distribution: RandomDistribution, *coordinates) -> RandomValue:
                        int(stream_key(int(seed), *coordinates)))
 
 
+def checked_random_value(distribution: RandomDistribution, owner, name: str,
+                         *coordinates) -> RandomValue:
+    """:func:`random_value`, a distribution it cannot draw from (a NaN or
+    infinite parameter, a negative width ...) refused with a NetworkError
+    naming ``owner`` (a description, or None: :class:`~spinn.validation.Unnamed`)
+    and the parameter ``name``."""
+    try:
+        params = dict(distribution.parameters)
+        for key, v in params.items():
+            if isinstance(v, (int, float, np.integer, np.floating)) and not np.isfinite(v):
+                raise ValueError(f"its parameter {key} is not finite")
+        return random_value(distribution, *coordinates)
+    except (ValueError, OverflowError, TypeError, ZeroDivisionError) as exc:
+        args = ", ".join(f"{k}={v!r}" for k, v in distribution.parameters.items())
+        message = (f"{name} = RandomDistribution('{distribution.name}', {args}) cannot be "
+                   f"drawn from: {exc}")
+        if owner is None:
+            raise Unnamed(message) from None
+        raise NetworkError(f"{owner}: {message}") from None
+
+
+def _population_name(object_id: int):
+    pops = state.network.populations
+    return pops[object_id].describe() if object_id < len(pops) else None
+
+
 def is_random(value) -> bool:
     return isinstance(value, larray) and isinstance(value.base_value, RandomDistribution)
 
@@ -44,7 +72,8 @@ def neuron_value(value, size: int, kind: int, object_id: int, name: str):
     if isinstance(value, larray):
         if is_random(value):
             serial = state.network.next_serial(kind, object_id, name)
-            drawn = random_value(value.base_value, kind, object_id, name_code(name), serial)
+            drawn = checked_random_value(value.base_value, _population_name(object_id),
+                                         name, kind, object_id, name_code(name), serial)
             if not value.operations:
                 return drawn
             # arithmetic on the distribution: apply it to the keyed draw

@@ -164,3 +164,20 @@ def test_array_connector():
     np.testing.assert_array_equal(post, [1, 65, 65])
     assert conn.expected_synapses(geom) == 3
     np.testing.assert_array_equal(conn.footprint(geom, 64, 70), [[3, 5]])
+
+
+def test_bernoulli_hits_with_a_vanishing_probability_ends():
+    """Found by the property tests: p_connect=1e-75 made numpy's geometric gaps
+    2**63 - 1, whose running sum wrapped round to negative positions and
+    the loop never ended (a hang at the first run())."""
+    from spinn.connectors.probabilistic import bernoulli_hits
+    for p in (1e-75, 1e-20, 5e-324):
+        assert bernoulli_hits(np.random.default_rng(3), p, 1000).size == 0
+    big = bernoulli_hits(np.random.default_rng(3), 1e-9, 10**12)
+    assert big.size < 5000 and np.all((big >= 0) & (big < 10**12))
+    # results where the old loop ended are unchanged (gaps past the end are dropped)
+    rng_a, rng_b = np.random.default_rng(9), np.random.default_rng(9)
+    hits = bernoulli_hits(rng_a, 0.01, 5000)
+    gaps = rng_b.geometric(0.01, int(50 + 4.0 * np.sqrt(51)) + 16)
+    expect = -1 + np.cumsum(gaps)
+    np.testing.assert_array_equal(hits[:np.sum(expect < 5000)], expect[expect < 5000][:hits.size])
