@@ -227,15 +227,15 @@ def check_population(spec, dt: float) -> None:
     from .values import NEURON_BLOCK, RandomValue, take
     owner = f"{spec.describe()} ({spec.model})"
     check_size(spec.size, spec.label)
+    # random values on their first block (the rest at build); arrays, which
+    # exist whole anyway, whole; nothing sized by the population otherwise
     values = list(spec.params.values()) + list(spec.initial.values())
-    n = spec.size
-    if any(isinstance(v, RandomValue) for v in values):
-        n = min(n, NEURON_BLOCK)
-    index = np.arange(n, dtype=np.int64)
+    random = any(isinstance(v, RandomValue) for v in values)
+    index = np.arange(min(spec.size, NEURON_BLOCK), dtype=np.int64)
 
     def sample(value):
-        if isinstance(value, RandomValue) or (isinstance(value, np.ndarray) and value.ndim
-                                              and n < spec.size):
+        if isinstance(value, RandomValue) or (random and isinstance(value, np.ndarray)
+                                              and value.ndim and index.size < spec.size):
             return take(value, index)
         return value
     check_neuron_values(owner, spec.model, {k: sample(v) for k, v in spec.params.items()},
