@@ -16,6 +16,7 @@ runtime from the same image: nothing is regenerated.
 from __future__ import annotations
 
 import copy
+from time import perf_counter as _clock
 
 import numpy as np
 
@@ -141,6 +142,11 @@ class RankRuntime:
         self.n_source_spikes = 0
         self.n_keys_received = 0        # keys that arrived
         self.n_keys_used = 0            # ... and found synapses here
+        self.n_events = 0               # synaptic events delivered (fused ones included)
+        self.keys_sent = np.zeros(self.out_ranks.size, dtype=np.int64)  # per out_ranks entry
+        self.max_input = 0.0            # largest |summed input| of a neuron in one step
+        self.route_seconds = 0.0        # parts of the update phase (provenance)
+        self.record_seconds = 0.0
         self.bound_sources = []
         self._injected_groups = []
         self._warm_kernels()
@@ -327,9 +333,15 @@ class RankRuntime:
                     self.n_source_spikes += idx.size if counts is None else int(counts.sum())
                 idx = idx + g.lo
                 fired_parts.append(idx if counts is None else np.repeat(idx, counts))
+        if self.n_local:        # the largest input a neuron got (saturation: provenance)
+            top = max(slot_input.max(), -slot_input.min())
+            if top > self.max_input:
+                self.max_input = float(top)
         slot_input[:] = 0.0
         stamp = k + 1
+        t0 = _clock()
         self.recorder.sample(stamp)
+        self.record_seconds += _clock() - t0
         if self.fused:
             self._generate_fused(k, base, stamp)
         if self.replicated:
@@ -340,10 +352,16 @@ class RankRuntime:
         self.n_spikes += fired.size
         if self.plasticity is not None:
             self.plasticity.post_spikes(k, fired)
+        t0 = _clock()
         rec = fired[self.recorder.record_spikes[fired]]
         if rec.size:
             self.recorder.spikes.append(stamp, self.image.local_gids[rec])
-        return self._route(fired)
+        t1 = _clock()
+        sent = self._route(fired)
+        self.keys_sent += sent[0]
+        self.route_seconds += _clock() - t1
+        self.record_seconds += t1 - t0
+        return sent
 
     def _generate_fused(self, k: int, base: int, stamp: int) -> None:
         """Spikes of the fused sources in step ``k``: ``weight × multiplicity`` at
@@ -382,6 +400,7 @@ class RankRuntime:
         """The adds of one fused source's spikes of step ``k`` (neurons ``idx``,
         multiplicities ``counts`` or None)."""
         base = (k % self.n_slots) * self.stride
+        self.n_events += idx.size if counts is None else int(counts.sum())
         if self._compiled is not None:
             self._compiled.add_indexed(self.ring, fused.offset, fused.weight, base, idx,
                                        _EMPTY_COUNTS if counts is None else counts)
@@ -438,13 +457,15 @@ class RankRuntime:
                 and not self.all_plastic):              # all static, one call
             syn = self.image.synapses
             by_table = syn.weight is None
-            self.n_keys_used += self._compiled.receive_sources(
+            used, events = self._compiled.receive_sources(
                 self.ring, keys, source_key, self.source_syn_ptr,
                 _EMPTY if self.source_weight is None else self.source_weight, syn.offset,
                 (k % self.n_slots) * self.stride,
                 _EMPTY if by_table else syn.weight,
                 syn.weight_index if by_table else _EMPTY_INDEX,
                 syn.weight_table if by_table else _EMPTY)
+            self.n_keys_used += used
+            self.n_events += events
             return
         keys = np.sort(keys, kind="stable")             # canonical: by source gid
         counts = None
@@ -534,6 +555,7 @@ class RankRuntime:
     def _add_groups(self, k: int, starts, lengths, counts, sources) -> None:
         if starts.size == 0:
             return
+        self.n_events += int(lengths.sum() if counts is None else (lengths * counts).sum())
         image = self.image.synapses
         base = (k % self.n_slots) * self.stride
         compiled = self._compiled
@@ -568,6 +590,7 @@ class RankRuntime:
         """Add the weights of synapses ``syn`` (or the given ``weights``) to the
         ring buffer, ``delay`` (plus ``shift`` steps, if given) after step ``k``."""
         image = self.image.synapses
+        self.n_events += syn.size
         self._add(self._positions(k, image.offset[syn], shift),
                   image.weights(syn) if weights is None else weights)
 

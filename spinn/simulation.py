@@ -539,6 +539,73 @@ class Simulation:
         self.build()
         return int(self.synapse_counts[proj_id])
 
+    # -- provenance ---------------------------------------------------------------
+    def provenance(self) -> dict:
+        """Per rank and per run: what happened and where the time went, with
+        advice (collective; identical on every process)."""
+        import resource
+        stats = self.statistics()
+        local = []
+        phase = dict(self.phase_seconds)
+        for rt in self.runtimes:
+            out_ranks = np.asarray(rt.out_ranks).tolist()
+            local.append({
+                "rank": rt.rank, "neurons": int(rt.n_local),
+                "synapses": int(rt.image.synapses.n_synapses),
+                "busy_s": self.busy_seconds.get(rt.rank, 0.0),
+                "route_s": rt.route_seconds, "record_s": rt.record_seconds,
+                "spikes": int(rt.n_spikes - rt.n_source_spikes),
+                "source_events": int(rt.n_source_spikes),
+                "keys_sent": {int(r): int(n) for r, n in zip(out_ranks, rt.keys_sent.tolist())
+                              if n},
+                "keys_received": int(rt.n_keys_received), "keys_used": int(rt.n_keys_used),
+                "synaptic_events": int(rt.n_events), "max_input": float(rt.max_input),
+                "process": self.exchange.process_rank,
+            })
+        processes = self.exchange.allgather({
+            "process": self.exchange.process_rank, "phase_s": phase,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+            "ranks": local})
+        ranks = sorted((r for p in processes for r in p["ranks"]), key=lambda r: r["rank"])
+        busy = np.array([r["busy_s"] for r in ranks])
+        mean = float(busy.mean()) if busy.size else 0.0
+        slowest = int(np.argmax(busy)) if busy.size else 0
+        proc = next(p for p in processes if p["process"] == ranks[slowest]["process"])
+        route, record = ranks[slowest]["route_s"], ranks[slowest]["record_s"]
+        phases = {"update": max(0.0, proc["phase_s"]["update"] - route - record),
+                  "route": route, "record": record,
+                  "exchange": proc["phase_s"]["exchange"], "deliver": proc["phase_s"]["deliver"]}
+        total = sum(phases.values()) or 1.0
+        prov = {
+            "format": "spinn-provenance", "version": 1,
+            "ranks": stats["ranks"], "steps": stats["steps"],
+            "biological_s": stats["biological_s"], "simulate_wall_s": stats["simulate_wall_s"],
+            "steps_per_s": (stats["steps"] / stats["simulate_wall_s"]
+                            if stats["simulate_wall_s"] else 0.0),
+            "realtime_factor": stats["realtime_factor"],
+            "neuron_spikes": stats["neuron_spikes"],
+            "source_events": stats["spikes"] - stats["neuron_spikes"],
+            "synaptic_events": int(sum(r["synaptic_events"] for r in ranks)),
+            "max_input": max((r["max_input"] for r in ranks), default=0.0),
+            "imbalance": float(busy.max() / mean) if mean > 0 else 1.0,
+            "slowest_rank": slowest, "slowest_phases_s": phases,
+            "phase_share": {k: v / total for k, v in phases.items()},
+            "dominant_phase": max(phases, key=phases.get),
+            "exchange_interval": self.exchange_interval,
+            "map_s": stats["map_s"], "build_s": stats["build_s"],
+            "peak_rss_mib_by_process": [p["peak_rss_mib"] for p in processes],
+            "by_rank": ranks,
+            "output": None if self.output_dir is None else str(self.output_dir),
+        }
+        prov["advice"] = advice(prov)
+        return prov
+
+    def write_provenance(self, prov: dict) -> None:
+        """``provenance.json`` in the output directory (MPI rank 0)."""
+        if self.output_dir is not None and self.exchange.process_rank == 0:
+            with open(self.output_dir / "provenance.json", "w") as f:
+                json.dump(prov, f, indent=1, default=_json_default)
+
     # -- statistics ---------------------------------------------------------------
     def statistics(self) -> dict:
         """Whole-run numbers, identical on every process (collective)."""
@@ -580,6 +647,28 @@ class Simulation:
             "busy_s_by_rank": _by_rank(self.exchange.allgather(self.busy_seconds),
                                        self.exchange.n_ranks),
         }
+
+
+def advice(prov: dict) -> list:
+    """What to change, when one phase dominates or the ranks are unbalanced."""
+    out = []
+    share = prov["phase_share"]
+    slowest = prov["slowest_rank"]
+    if share.get("exchange", 0.0) > 0.4 and prov["ranks"] > 1:
+        out.append(f"exchange is {100 * share['exchange']:.0f} % of step time: use fewer "
+                   "ranks, or longer delays so that exchanges can be batched (one per minimum "
+                   f"delay: now every {prov['exchange_interval']} step(s))")
+    if prov["imbalance"] > 1.15:
+        out.append(f"rank {slowest} is {prov['imbalance']:.2f}x the mean busy time: check "
+                   "the placement with `spinn map --measured` (statistics from "
+                   "`spinn run --statistics`)")
+    if share.get("record", 0.0) > 0.3:
+        out.append(f"recording is {100 * share['record']:.0f} % of step time: record fewer "
+                   "cells or sample signals less often (sampling_interval)")
+    if share.get("deliver", 0.0) > 0.6 and prov["ranks"] == 1:
+        out.append(f"delivering synaptic events is {100 * share['deliver']:.0f} % of step "
+                   "time: more ranks share it (`spinn run -n N`)")
+    return out
 
 
 def _by_rank(dicts, n_ranks: int) -> list:
@@ -662,3 +751,17 @@ def format_summary(stats: dict) -> str:
         f"(real-time factor {stats['realtime_factor']:.2f}, "
         f"{stats['us_per_step']:.1f} µs/step); "
         f"map {stats['map_s']:.3f} s, build {stats['build_s']:.3f} s")
+
+
+def format_provenance_summary(prov: dict) -> str:
+    """The end-of-run lines after the summary: the slowest rank, its dominant
+    phase, advice, and where the data are."""
+    share = prov["phase_share"]
+    phase = prov["dominant_phase"]
+    lines = [f"spinn: slowest rank {prov['slowest_rank']} (busy {prov['imbalance']:.2f}x the "
+             f"mean), mostly {phase} ({100 * share[phase]:.0f} % of its step time); "
+             f"{prov['synaptic_events']:,} synaptic events delivered"]
+    lines += [f"spinn: advice: {a}" for a in prov["advice"]]
+    if prov.get("output"):
+        lines.append(f"spinn: recordings and provenance in {prov['output']}")
+    return "\n".join(lines)

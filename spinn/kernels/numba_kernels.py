@@ -152,7 +152,8 @@ def receive_sources(ring, keys, source_key, ptr, source_weight, offset, base, we
     (ascending, a sentinel last) by galloping from the previous one; the
     weight per source (``source_weight``) or per synapse (``weight`` /
     ``table[weight_index]``), as runtime.receive with add_group_weights /
-    add_synapses. Returns the number of keys that found synapses here."""
+    add_synapses. Returns the number of keys that found synapses here and
+    the synaptic events they made (a key's synapses × its multiplicity)."""
     ks = sorted_keys(keys)
     n = ks.size
     size = ring.size
@@ -160,6 +161,7 @@ def receive_sources(ring, keys, source_key, ptr, source_weight, offset, base, we
     by_table = table.size > 0
     last = source_key.size - 1              # the sentinel's place
     used = 0
+    events = 0
     p = 0
     i = 0
     while i < n:
@@ -186,6 +188,7 @@ def receive_sources(ring, keys, source_key, ptr, source_weight, offset, base, we
             continue
         s = p
         used += count
+        events += count * (ptr[s + 1] - ptr[s])
         if per_source:
             w = source_weight[s]
             if count > 1:
@@ -204,7 +207,7 @@ def receive_sources(ring, keys, source_key, ptr, source_weight, offset, base, we
                 if count > 1:
                     w = w * np.float64(count)
                 ring[pos] += w
-    return used
+    return used, events
 
 
 @_jit

@@ -11,7 +11,7 @@ from pyNN.recording import get_io
 
 from ..errors import NetworkError, SimulationStateError
 from ..network import steps_to_ms
-from ..simulation import format_summary, write_statistics
+from ..simulation import format_provenance_summary, format_summary, write_statistics
 from ..validation import check_run_time
 from . import simulator
 from .simulator import state
@@ -65,8 +65,11 @@ def end(compatible_output=True):
         sim.close()
     if sim is not None and sim.built and sim.steps_run:
         stats = sim.statistics()
+        prov = sim.provenance()
+        sim.write_provenance(prov)
         if state.real_rank == 0 and not state.quiet:
             print(format_summary(stats), file=sys.stdout, flush=True)
+            print(format_provenance_summary(prov), file=sys.stdout, flush=True)
         path = os.environ.get("SPINN_STATISTICS")
         if path and state.real_rank == 0:       # spinn run --statistics / spinn map --measured
             write_statistics(stats, path)
