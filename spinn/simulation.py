@@ -430,6 +430,7 @@ class Simulation:
         busy = [0.0] * len(runtimes)
         t0 = clock()
         reached = self.step         # the first step not completed
+        previous = _on_sigterm_interrupt()
         try:
             for k in range(self.step, end):
                 reached = k
@@ -472,6 +473,7 @@ class Simulation:
                     self._flush_recording(only_large=True)
             reached = end
         finally:            # also when interrupted: what was recorded is written
+            _restore_sigterm(previous)
             self.simulate_seconds += clock() - t0
             for rt, seconds in zip(runtimes, busy):
                 self.busy_seconds[rt.rank] = self.busy_seconds.get(rt.rank, 0.0) + seconds
@@ -647,6 +649,32 @@ class Simulation:
             "busy_s_by_rank": _by_rank(self.exchange.allgather(self.busy_seconds),
                                        self.exchange.n_ranks),
         }
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's time limit, ``scancel``) during a run: raised in
+    the step loop like Ctrl-C, so that every rank writes what it recorded."""
+
+
+def _on_sigterm_interrupt():
+    """While a run steps: SIGTERM raises :class:`Terminated` (main thread only)."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise Terminated(f"signal {signum}")
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):
+        return None
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None:
+        import signal
+        signal.signal(signal.SIGTERM, previous)
 
 
 def advice(prov: dict) -> list:

@@ -119,3 +119,23 @@ def test_a_long_run_is_written_while_it_runs(tmp_path, monkeypatch):
         sizes.append((len(chunks), max(len(c.get("value", c.get("gid"))) for c in chunks)))
     assert sizes[1][0] >= 8 * sizes[0][0]
     assert sizes[1][1] <= 2 * sizes[0][1] + 200_000
+
+
+def test_sigterm_during_a_run_keeps_what_was_recorded(tmp_path):
+    """A scheduler's time limit (SIGTERM) mid-run: every rank writes what it
+    recorded before the process ends, and spinn.io.read finds it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "e2e" / "scripts" / "terminated_run.py"
+    out = tmp_path / "cut"
+    proc = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode != 0
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["step"] > 100
+    block = sim.io.read(out, population="p")
+    n = sum(len(st) for st in block.segments[0].spiketrains)
+    assert n > 100 * 50 * meta["step"] * 1e-4 * 0.5      # about rate x cells x time
+    assert max(st.magnitude.max() for st in block.segments[0].spiketrains if len(st)) \
+        <= meta["t_ms"] + 1e-9
