@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from launch import map_command, submit_command
+from launch import map_command, output_commands, submit_command
 from launch.arguments import EXIT_NOT_FOUND, EXIT_USAGE, positive_float, positive_int
 from launch.launcher import LauncherNotFoundError, build_launch_line, find_launcher, run_job
 from launch.profiles import ProfileError, load_profile
@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
     map_command.register(commands)
     submit_command.register(commands)  # submit, status, cancel
+    output_commands.register(commands)  # report, plot
     return parser
 
 
