@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="run a script on N MPI ranks",
         usage="spinn run [-h] [-n N] [--profile P] [--cluster FILE] [--quiet] [--statistics FILE] "
-        "[--checkpoint-every T [--checkpoint DIR]] [--print] SCRIPT [ARGS ...]",
+        "[--output DIR] [--checkpoint-every T [--checkpoint DIR]] [--print] SCRIPT [ARGS ...]",
         description="Run SCRIPT on N MPI ranks: <launcher> -n N <mpi_args> python -m mpi4py "
         "SCRIPT ARGS. An uncaught exception on any rank ends the whole job.",
     )
@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
         "--statistics", metavar="FILE",
         help="write the run's statistics (busy time per rank, phases, spikes) to FILE as JSON "
              "at end(); `spinn map --measured FILE` compares them with the mapping's estimate",
+    )
+    run.add_argument(
+        "--output", metavar="DIR",
+        help="where every rank streams its recordings, and rank 0 writes run.json and "
+             "provenance.json (default: spinn_output/<script>/<timestamp>); read it with "
+             "spinn.io.read(DIR), spinn report DIR, spinn plot DIR",
     )
     run.add_argument(
         "--checkpoint-every", metavar="T", type=positive_float,
@@ -116,6 +122,8 @@ def _run(options: argparse.Namespace) -> int:
         env.setdefault("SPINN_MEMORY_PER_RANK", profile.memory_per_rank)
     if options.statistics:
         env["SPINN_STATISTICS"] = os.path.abspath(options.statistics)
+    if options.output:
+        env["SPINN_OUTPUT"] = os.path.abspath(options.output)
     if options.checkpoint_every:
         env["SPINN_CHECKPOINT_EVERY"] = repr(options.checkpoint_every)
         env["SPINN_CHECKPOINT"] = os.path.abspath(options.checkpoint)

@@ -59,3 +59,28 @@ def test_plot_draws_the_raster(output, tmp_path):
     left = top[:, int(0.1 * w): int(0.5 * w)].sum()
     right = top[:, int(0.6 * w): int(0.9 * w)].sum()
     assert left > 500 and right < left / 50
+
+
+def test_spinn_run_output_directory(tmp_path):
+    """`spinn run --output DIR -n 2`: both ranks stream there, rank 0 writes
+    run.json and provenance.json, spinn.io.read gives the data."""
+    from pathlib import Path
+    script = tmp_path / "net.py"
+    script.write_text(
+        "import spinn as sim\n"
+        "sim.setup(timestep=0.1)\n"
+        "p = sim.Population(40, sim.SpikeSourcePoisson(rate=100.0), label='p')\n"
+        "sim.set_number_of_neurons_per_core(sim.SpikeSourcePoisson, 20)\n"
+        "p.record('spikes')\n"
+        "sim.run(100.0)\n"
+        "sim.end()\n")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "launch.cli", "run", "-n", "2", "--output",
+                           str(out), str(script)], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "run.json").exists() and (out / "provenance.json").exists()
+    assert f"recordings and provenance in {out}" in proc.stdout
+    block = sim.io.read(out, population="p")
+    assert sum(len(st) for st in block.segments[0].spiketrains) > 200
+    assert len(list(Path(out).glob("segment000-rank*.msgpack"))) >= 1
