@@ -32,7 +32,8 @@ def test_examples_identical_on_1_2_3_ranks(tmp_path, script, extra):
         stdout = spinn_run(n, script, *extra, "--npc", npc, "--spikes", str(out))
         assert f"on {n} rank(s)" in stdout            # the summary rank 0 prints
         assert "real-time factor" in stdout
-        assert stdout.count("spinn: ") == 1           # printed once, by rank 0 only
+        assert stdout.count("real-time factor") == 1  # printed once, by rank 0 only
+        assert stdout.count("spinn: slowest rank") == 1
         results.append(np.load(out))
     assert results[0]["times"].size > 0
     for other in results[1:]:
@@ -44,3 +45,18 @@ def test_quiet_run_prints_no_summary():
     stdout = spinn_run(1, "examples/poisson_input.py", "--tstop", "20", options=["--quiet"])
     assert "spinn: " not in stdout
     assert "poisson_input:" in stdout              # the script's own output stays
+
+
+def test_readme_quickstart_on_two_ranks(tmp_path):
+    """The README's script: a lively network, printed once, files written once."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("SPINN_VIRTUAL_RANKS", None)
+    proc = subprocess.run([sys.executable, "-m", "launch.cli", "run", "-n", "2",
+                           str(ROOT / "examples" / "quickstart.py")], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if "spikes from 1000 cells" in line]
+    assert len(lines) == 1
+    n = int(lines[0].split()[0])
+    assert 10_000 < n < 60_000                       # 10-60 Hz: the network fires
+    assert (tmp_path / "quickstart.pkl").exists()
