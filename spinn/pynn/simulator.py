@@ -119,7 +119,14 @@ class State(common.control.BaseState):
         n_steps = int(round(tstop / self.dt)) - sim.step
         if n_steps < 0:
             raise ValueError(f"time {tstop} ms is in the past (current time {self.t} ms)")
-        sim.run_steps(n_steps)
+        try:
+            sim.run_steps(n_steps)
+        except KeyboardInterrupt as interrupt:
+            # Ctrl-C: the simulated time reached goes with the exception (spinn run's ranks
+            # report it, see launch.rank); uncaught, it is the one line Python prints.
+            interrupt.spinn_stopped_at = time_reached(sim, self.dt, interrupt.__traceback__)
+            _say_where_stopped_if_uncaught()
+            raise
         self.running = True
 
     # -- lifecycle -----------------------------------------------------------------
@@ -169,6 +176,53 @@ def _mpi_config():
 
 
 pyNN.random.get_mpi_config = _mpi_config
+
+
+def time_reached(sim: Simulation, dt: float, tb=None) -> float:
+    """The simulated time (ms) ``sim`` has reached, also while ``run_steps`` is running in this
+    thread (from the traceback ``tb`` of an exception it raised) or in the main thread (when
+    called from another one)."""
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    if not frames:
+        import sys
+        import threading
+        frame = sys._current_frames().get(threading.main_thread().ident)
+        while frame is not None:
+            frames.append(frame)
+            frame = frame.f_back
+    for frame in frames:
+        if frame.f_code.co_name == "run_steps" and frame.f_locals.get("self") is sim:
+            step = frame.f_locals.get("k")
+            if isinstance(step, int):
+                return float(steps_to_ms(step, dt))
+    return float(steps_to_ms(sim.step, dt))
+
+
+def format_ms(t: float) -> str:
+    """``523.4`` for 523.4000000001: a simulated time without float noise."""
+    text = f"{t:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _say_where_stopped_if_uncaught() -> None:
+    """Make an uncaught Ctrl-C out of run() print ``spinn: stopped at t = ... ms`` instead of a
+    traceback (Python still exits with 130). Only while ``sys.excepthook`` is Python's own: a
+    hook the script or a tool installed is left alone, and so is every other exception."""
+    import sys
+    if sys.excepthook is not sys.__excepthook__:
+        return
+
+    def hook(kind, value, tb):
+        t = getattr(value, "spinn_stopped_at", None)
+        if issubclass(kind, KeyboardInterrupt) and t is not None:
+            print(f"spinn: stopped at t = {format_ms(t)} ms", file=sys.stderr, flush=True)
+        else:
+            sys.__excepthook__(kind, value, tb)
+
+    sys.excepthook = hook
 
 
 def env_virtual_ranks():

@@ -82,8 +82,10 @@ def test_print_shows_the_line_and_runs_nothing(script, capsys):
     assert main(["run", "-n", "3", "--print", str(script), "--tstop", "10 0"]) == 0
     out, err = capsys.readouterr()
     expected = build_launch_line(load_profile("workstation"), 3, str(script), ["--tstop", "10 0"],
-                                 sys.executable, launcher=find_launcher("mpiexec"))
+                                 sys.executable, launcher=find_launcher("mpiexec"),
+                                 rank_module="launch.rank")
     assert shlex.split(out) == expected
+    assert expected[3:6] == [sys.executable, "-m", "launch.rank"]  # ranks report to spinn run
     assert out.count("\n") == 1 and err == ""
 
 
