@@ -99,8 +99,6 @@ def build_launch_line(
     Examples
     --------
     >>> from launch.profiles import Profile
-from launch.reports import Reports, describe_failure, format_time, read_reports
-from launch.reports import exit_code as report_exit_code
     >>> build_launch_line(Profile("workstation", "cluster.yaml"), 2, "net.py", ["--fast"],
     ...                   "/venv/bin/python")
     ['mpiexec', '-n', '2', '/venv/bin/python', '-m', 'mpi4py', 'net.py', '--fast']
