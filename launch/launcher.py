@@ -1,10 +1,11 @@
 """Build and run the launch line of a job: ``<launcher> -n N ... <python> -m MODULE script``.
 
-Batch scripts run ``python -m mpi4py script.py`` on each rank: an uncaught exception on one rank
-then calls ``MPI_Abort`` and ends the whole job, instead of leaving the other ranks waiting
-forever in a collective. ``spinn run`` runs ``python -m launch.rank script.py``, whose ranks
-report how they ended (an exception, a signal, Ctrl-C) to a job directory that `run_job` watches:
-it ends the job and says once what happened. Nothing here imports mpi4py; the launcher is any
+Ranks run ``python -m launch.rank script.py`` (see there). In a batch script that is
+``python -m mpi4py script.py`` under a watcher naming a signal that kills the rank: an uncaught
+exception on one rank calls ``MPI_Abort`` and ends the whole job, instead of leaving the other
+ranks waiting forever in a collective. Under ``spinn run`` the ranks report how they ended (an
+exception, a signal, Ctrl-C) to a job directory that `run_job` watches: it ends the job and says
+once what happened. Nothing here imports mpi4py; the launcher is any
 MPI's ``mpiexec``/``mpirun`` or Slurm's ``srun``, and no implementation-specific flag is added
 (put those in the profile's ``mpi_args``).
 """
@@ -106,7 +107,12 @@ def build_launch_line(
     environ = os.environ if environ is None else environ
     launcher = launcher or profile.launcher
     line = [launcher, "-n", str(n_ranks)]
-    if Path(launcher).name == "srun" and "SLURM_JOB_ID" not in environ:
+    srun = Path(launcher).name == "srun"
+    if srun and not any(arg.startswith(("--kill-on-bad-exit", "-K")) for arg in profile.mpi_args):
+        # Without it a rank that dies (killed by the OOM killer, say) leaves the others
+        # waiting for it in a collective until the time limit: end the step instead.
+        line.append("--kill-on-bad-exit=1")
+    if srun and "SLURM_JOB_ID" not in environ:
         # Outside an allocation srun creates one: ask for what the profile says. Inside one
         # (SLURM_JOB_ID set) the resources are already granted and `srun -n N` is enough.
         line += _srun_allocation_flags(profile)

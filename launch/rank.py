@@ -183,7 +183,10 @@ def watch(argv: list[str]) -> int:
 
 
 def _die_of(signum: int) -> None:
-    signal.signal(signum, signal.SIG_DFL)
+    try:
+        signal.signal(signum, signal.SIG_DFL)
+    except (OSError, ValueError):
+        pass  # SIGKILL and SIGSTOP cannot be caught, nor their disposition set
     os.kill(os.getpid(), signum)
     time.sleep(5)  # a blocked or ignored signal: fall through to the exit code
 

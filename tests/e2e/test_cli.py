@@ -62,14 +62,15 @@ def test_srun_inside_an_allocation_is_plain():
     profile = load_profile("example-slurm", PACKAGED)
     line = build_launch_line(profile, 64, "net.py", ["-x"], PYTHON,
                              environ={"SLURM_JOB_ID": "1234"})
-    assert line == ["srun", "-n", "64", PYTHON, "-m", "mpi4py", "net.py", "-x"]
+    assert line == ["srun", "-n", "64", "--kill-on-bad-exit=1", PYTHON, "-m", "mpi4py", "net.py",
+                    "-x"]
 
 
 def test_srun_outside_an_allocation_asks_for_the_profile_resources():
     profile = load_profile("example-slurm", PACKAGED)
     line = build_launch_line(profile, 64, "net.py", [], PYTHON, environ={})
-    assert line == ["srun", "-n", "64", "--nodes=2", "--partition=compute", "--time=01:00:00",
-                    "--mem-per-cpu=4G", PYTHON, "-m", "mpi4py", "net.py"]
+    assert line == ["srun", "-n", "64", "--kill-on-bad-exit=1", "--nodes=2", "--partition=compute",
+                    "--time=01:00:00", "--mem-per-cpu=4G", PYTHON, "-m", "mpi4py", "net.py"]
 
 
 def test_default_ranks():

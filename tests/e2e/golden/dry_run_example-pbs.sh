@@ -12,4 +12,4 @@ cd "$PBS_O_WORKDIR"
 # Unbuffered ranks: output of a rank killed by an abort is not lost.
 export PYTHONUNBUFFERED=1
 module load openmpi
-mpiexec -n 64 <PYTHON> -m mpi4py <CWD>/nets/not_here.py --tstop 100
+mpiexec -n 64 <PYTHON> -m launch.rank <CWD>/nets/not_here.py --tstop 100

@@ -13,4 +13,4 @@
 set -e
 # Unbuffered ranks: output of a rank killed by an abort is not lost.
 export PYTHONUNBUFFERED=1
-srun -n 64 <PYTHON> -m mpi4py <CWD>/nets/not_here.py --tstop 100
+srun -n 64 --kill-on-bad-exit=1 <PYTHON> -m launch.rank <CWD>/nets/not_here.py --tstop 100
