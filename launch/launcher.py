@@ -150,8 +150,9 @@ _ESCALATION = {
 }
 _POLL_SECONDS = 0.05
 #: After the first rank failed: how long to wait for the others' reports (an error raised alike
-#: everywhere arrives from every rank within this) before the job is ended.
-FAILURE_GRACE_SECONDS = 1.5
+#: everywhere arrives from every rank within this) before the job is ended; shorter while the
+#: only failures are ranks killed by a signal (ranks killed together die within milliseconds).
+FAILURE_GRACE_SECONDS, SIGNAL_GRACE_SECONDS = 1.5, 0.5
 #: After Ctrl-C: how long the ranks have to stop by themselves (rank 0 reports the simulated
 #: time at once), and how long to let the others finish once rank 0 has reported.
 STOP_SECONDS, AFTER_STOPPED_SECONDS = 3.0, 0.3
@@ -276,7 +277,10 @@ class _Watch:
             elif reports.failed:
                 failed_at = failed_at or now
                 everyone = self.n_ranks is not None and len(reports.exits) >= self.n_ranks
-                if everyone or now > failed_at + FAILURE_GRACE_SECONDS:
+                signals_only = not reports.errors and all(
+                    exit_.get("signal") for exit_ in reports.exits.values())
+                grace = SIGNAL_GRACE_SECONDS if signals_only else FAILURE_GRACE_SECONDS
+                if everyone or now > failed_at + grace:
                     self._end(reports)
                     return self._failed(reports)
 
