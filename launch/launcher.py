@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from launch.profiles import Profile
+from launch.rank import signal_name
 from launch.reports import Reports, describe_failure, format_time, read_reports
 from launch.reports import exit_code as report_exit_code
 
@@ -263,9 +264,13 @@ class _Watch:
             now = time.monotonic()
             if self.received:
                 signum = self.received.pop(0)
-                if signum != signal.SIGINT or stop_at is not None:  # SIGTERM, or Ctrl-C twice
+                if stop_at is not None:  # Ctrl-C twice, or SIGTERM after it
                     self._end(reports)
-                    return 128 + signum if stop_at is None else self._stopped(reports)
+                    return self._stopped(reports)
+                if signum != signal.SIGINT:  # the scheduler or a user: SIGTERM, SIGHUP
+                    self._end(reports)
+                    print(f"spinn: stopped by {signal_name(signum)}", file=sys.stderr, flush=True)
+                    return 128 + signum
                 stop_at = now
                 self._interrupt(reports)
             if stop_at is not None:

@@ -239,3 +239,32 @@ def test_ctrl_c_under_plain_python_is_the_same_line(tmp_path):
     code, out, err, _ = _interrupt([sys.executable, str(script)], tmp_path, tmp_path / "running")
     assert code == -signal.SIGINT  # Python's exit on an uncaught KeyboardInterrupt: 130
     assert 10.0 < _stopped_at(err) < 1e7
+
+
+def test_sigterm_ends_the_job_at_once(tmp_path):
+    script = write(tmp_path, "wait.py", """\
+        import os
+        from mpi4py import MPI
+        comm = MPI.COMM_WORLD
+        open(f"rank{comm.Get_rank()}.pid", "w").write(str(os.getpid()))
+        comm.recv(source=MPI.ANY_SOURCE, tag=99)  # never sent
+    """)
+    process = subprocess.Popen([sys.executable, "-m", "launch.cli", "run", "-n", "2", str(script)],
+                               cwd=tmp_path, env=_env(), text=True, start_new_session=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while len(list(tmp_path.glob("rank*.pid"))) < 2:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(0.3)
+        start = time.monotonic()
+        process.send_signal(signal.SIGTERM)  # as a scheduler stopping the job
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert err == "spinn: stopped by SIGTERM\n" and BANNER not in out
+    assert time.monotonic() - start < 5
+    assert _no_rank_left(tmp_path)
