@@ -28,8 +28,8 @@ end the job: a rank process that exits abnormally makes MPICH's ``mpiexec`` prin
 TERMINATION" banner; the launcher instead kills ``mpiexec`` itself, which cannot print anything,
 and its proxies then kill the ranks.
 
-Without ``SPINN_JOB_DIR`` (a batch script, or ``mpiexec ... python -m launch.rank`` by hand) the
-child is ``python -m mpi4py SCRIPT`` (an exception calls ``MPI_Abort``), and the watcher only
+Without ``SPINN_JOB_DIR``, or where it does not exist (a batch script, ``mpiexec ... python -m
+launch.rank`` by hand, a node that does not share the launcher's ``/tmp``), the child is ``python -m mpi4py SCRIPT`` (an exception calls ``MPI_Abort``), and the watcher only
 names a signal that killed its rank on stderr, then dies of the same signal, so that the launcher
 sees what it would have seen without the watcher.
 
@@ -144,6 +144,8 @@ def _die_with_parent() -> None:
 def watch(argv: list[str]) -> int:
     """Run the rank as a child, report how it ended; returns the exit code (or does not return)."""
     job_dir = os.environ.get(JOB_DIR_VARIABLE)
+    if job_dir and not os.path.isdir(job_dir):
+        job_dir = None  # a node that does not share spinn run's file system: as in a batch job
     rank = env_rank()
     if job_dir:
         command = [sys.executable, "-m", "launch.rank", *argv]
