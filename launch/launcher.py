@@ -5,9 +5,9 @@ Ranks run ``python -m launch.rank script.py`` (see there). In a batch script tha
 exception on one rank calls ``MPI_Abort`` and ends the whole job, instead of leaving the other
 ranks waiting forever in a collective. Under ``spinn run`` the ranks report how they ended (an
 exception, a signal, Ctrl-C) to a job directory that `run_job` watches: it ends the job and says
-once what happened. Nothing here imports mpi4py; the launcher is any
-MPI's ``mpiexec``/``mpirun`` or Slurm's ``srun``, and no implementation-specific flag is added
-(put those in the profile's ``mpi_args``).
+once what happened. Nothing here imports mpi4py; the launcher is any MPI's ``mpiexec``/``mpirun``
+or Slurm's ``srun``, and no implementation-specific flag is added but srun's
+``--kill-on-bad-exit=1`` (put the others in the profile's ``mpi_args``).
 """
 
 from __future__ import annotations
