@@ -79,6 +79,10 @@ LIKELY_CAUSES = {
 }
 
 
+#: Signals a launcher sends to end a job's ranks: not named by a watcher in a batch job.
+_ENDING_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE}
+
+
 def signal_name(signum: int) -> str:
     """``"SIGKILL"`` for 9; ``"signal 42"`` for a number without a name."""
     try:
@@ -171,7 +175,11 @@ def watch(argv: list[str]) -> int:
     signum = -returncode if returncode < 0 else 0
     if not job_dir:
         if signum:
-            print(f"spinn: {describe_signal(rank, signum, host)}", file=sys.stderr, flush=True)
+            # SIGTERM and friends are how srun and mpiexec end the other ranks of a failed job:
+            # saying so for each of them would bury the rank that failed.
+            if signum not in _ENDING_SIGNALS:
+                print(f"spinn: {describe_signal(rank, signum, host)}", file=sys.stderr,
+                      flush=True)
             _die_of(signum)
         return returncode
     if rank is not None:
