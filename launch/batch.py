@@ -9,7 +9,10 @@ The job script has three parts, in this order:
 1. scheduler directives from the profile (``#SBATCH`` for Slurm, ``#PBS`` for PBS);
 2. ``module load`` lines (``modules``), then the profile's ``setup`` lines verbatim;
 3. the launch line of `launch.launcher.build_launch_line`, as inside an allocation:
-   ``srun -n N python -m mpi4py SCRIPT ARGS`` or ``mpiexec -n N ...``.
+   ``srun -n N python -m launch.rank SCRIPT ARGS`` or ``mpiexec -n N ...``. Each rank runs
+   ``python -m mpi4py SCRIPT ARGS`` under a watcher (`launch.rank`, no job directory here) that
+   writes to the job's stderr which signal killed its rank and the likely cause (the kernel's
+   OOM killer, a crash in native code, the scheduler), then ends as its rank did.
 
 Which Python the ranks run (see `job_python`): the absolute path of the interpreter running
 ``spinn submit`` (``sys.executable``), so a job started from a virtual environment uses that
@@ -209,6 +212,7 @@ def render_batch_script(profile: Profile, job: BatchJob) -> str:
     line = build_launch_line(
         profile, ranks, job.script, job.args, python,
         launcher=job_launcher(profile, python), environ={"SLURM_JOB_ID": "(the batch job)"},
+        rank_module="launch.rank",
     )
     body = ["set -e"]
     if profile.scheduler == "pbs":

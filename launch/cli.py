@@ -1,8 +1,10 @@
 """The ``spinn`` command.
 
 ``spinn run [-n N] [--profile P] [--cluster FILE] [--print] SCRIPT [ARGS...]`` starts SCRIPT on N
-MPI ranks as ``<launcher> -n N <mpi_args...> <python> -m mpi4py SCRIPT ARGS...``, with the
-launcher and its arguments taken from a cluster profile (see `launch.profiles`). The exit code
+MPI ranks as ``<launcher> -n N <mpi_args...> <python> -m launch.rank SCRIPT ARGS...``, with the
+launcher and its arguments taken from a cluster profile (see `launch.profiles`). A syntax error
+is reported before any rank starts; an uncaught exception, a rank killed by a signal, or Ctrl-C
+end the whole job and are reported once (see `launch.rank`, `launch.reports`). The exit code
 is the job's. ``spinn submit``, ``spinn status`` and ``spinn cancel`` write, submit and follow
 batch jobs on Slurm or PBS (see `launch.submit_command`). ``spinn map`` reports how a script's network is mapped (see `launch.map_command`).
 """
@@ -13,6 +15,8 @@ import argparse
 import os
 import shlex
 import sys
+import tempfile
+import traceback
 from pathlib import Path
 from typing import Sequence
 
@@ -20,6 +24,7 @@ from launch import map_command, output_commands, submit_command
 from launch.arguments import EXIT_NOT_FOUND, EXIT_USAGE, positive_float, positive_int
 from launch.launcher import LauncherNotFoundError, build_launch_line, find_launcher, run_job
 from launch.profiles import ProfileError, load_profile
+from launch.rank import JOB_DIR_VARIABLE
 
 #: Exit code when the launcher cannot be found or started (the shell's "command not found").
 EXIT_NO_LAUNCHER = EXIT_NOT_FOUND
@@ -36,8 +41,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run a script on N MPI ranks",
         usage="spinn run [-h] [-n N] [--profile P] [--cluster FILE] [--quiet] [--statistics FILE] "
         "[--output DIR] [--checkpoint-every T [--checkpoint DIR]] [--print] SCRIPT [ARGS ...]",
-        description="Run SCRIPT on N MPI ranks: <launcher> -n N <mpi_args> python -m mpi4py "
-        "SCRIPT ARGS. An uncaught exception on any rank ends the whole job.",
+        description="Run SCRIPT on N MPI ranks: <launcher> -n N <mpi_args> python -m launch.rank "
+        "SCRIPT ARGS. An uncaught exception on any rank, or a rank killed by a signal, ends the "
+        "whole job, and spinn says once what happened and on which ranks.",
     )
     run.add_argument(
         "-n", dest="n_ranks", metavar="N", type=positive_int,
@@ -110,10 +116,15 @@ def _run(options: argparse.Namespace) -> int:
         if not options.print_only:
             return _fail(str(error), EXIT_NO_LAUNCHER)
         launcher = profile.launcher  # a dry run may describe a machine other than this one
-    line = build_launch_line(profile, n_ranks, script, args, launcher=launcher)
+    line = build_launch_line(profile, n_ranks, script, args, launcher=launcher,
+                             rank_module="launch.rank")
     if options.print_only:
         print(shlex.join(line))
         return 0
+    syntax_error = _syntax_error(script)
+    if syntax_error:  # once, here, instead of once per rank
+        sys.stderr.write(syntax_error)
+        return 1
     # Unbuffered ranks: output of a rank that is killed by an abort is not lost in a buffer.
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     # Under mpiexec a rank's stderr is a pipe: tell rank 0 whether a person is watching,
@@ -131,10 +142,23 @@ def _run(options: argparse.Namespace) -> int:
         env["SPINN_QUIET"] = "1"
     elif sys.stderr.isatty():
         env["SPINN_PROGRESS"] = "1"
+    # The ranks report how they ended into a directory of the job's own (see launch.rank).
+    with tempfile.TemporaryDirectory(prefix="spinn-job-") as job_dir:
+        env[JOB_DIR_VARIABLE] = job_dir
+        try:
+            return run_job(line, env=env, n_ranks=n_ranks, job_dir=job_dir)
+        except OSError as error:
+            return _fail(f"cannot start {launcher!r}: {error.strerror}", EXIT_NO_LAUNCHER)
+
+
+def _syntax_error(script: str) -> str:
+    """Python's own report of a syntax error in ``script`` (``File ..., line N`` and a caret),
+    or "" when it compiles."""
     try:
-        return run_job(line, env=env)
-    except OSError as error:
-        return _fail(f"cannot start {launcher!r}: {error.strerror}", EXIT_NO_LAUNCHER)
+        compile(Path(script).read_bytes(), os.path.abspath(script), "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        return "".join(traceback.format_exception_only(type(error), error))
+    return ""
 
 
 def _fail(message: str, code: int) -> int:

@@ -127,18 +127,29 @@ class State(common.control.BaseState):
         memory.plan_run(sim, n_steps)   # refuses a run whose recording would not fit
         sim.extra_metadata["units"] = self.recorded_units()
         every = periodic_checkpoints()
-        if every is None:
-            sim.run_steps(n_steps)
-        else:                   # spinn run --checkpoint-every: stop at each multiple
-            from .. import checkpoint
-            path, interval = every
-            interval = max(1, int(round(interval / self.dt)))
-            end = sim.step + n_steps
-            while sim.step < end:
-                stop = min(end, (sim.step // interval + 1) * interval)
-                sim.run_steps(stop - sim.step)
-                if sim.step % interval == 0:
-                    checkpoint.save(sim, path)
+        try:
+            if every is None:
+                sim.run_steps(n_steps)
+            else:               # spinn run --checkpoint-every: stop at each multiple
+                from .. import checkpoint
+                path, interval = every
+                interval = max(1, int(round(interval / self.dt)))
+                end = sim.step + n_steps
+                while sim.step < end:
+                    stop = min(end, (sim.step // interval + 1) * interval)
+                    sim.run_steps(stop - sim.step)
+                    if sim.step % interval == 0:
+                        checkpoint.save(sim, path)
+        except KeyboardInterrupt as interrupt:
+            # Ctrl-C (or SIGTERM, spinn.simulation.Terminated): what was recorded is
+            # written (run_steps); the simulated time reached goes with the exception
+            # (spinn run's ranks report it, see launch.rank); uncaught, it is the one
+            # line Python prints.
+            interrupt.spinn_stopped_at = time_reached(sim, self.dt, interrupt.__traceback__)
+            if sim.output_dir is not None:
+                interrupt.spinn_output = str(sim.output_dir)
+            _say_where_stopped_if_uncaught()
+            raise
         self.running = True
 
     def recorded_units(self) -> dict:
@@ -217,6 +228,55 @@ def periodic_checkpoints():
     if not interval > 0 or interval == float("inf"):
         raise ValueError(f"SPINN_CHECKPOINT_EVERY={every!r}: give a positive time in ms")
     return os.environ.get("SPINN_CHECKPOINT") or "spinn_checkpoint", interval
+
+
+def time_reached(sim: Simulation, dt: float, tb=None) -> float:
+    """The simulated time (ms) ``sim`` has reached, also while ``run_steps`` is running in this
+    thread (from the traceback ``tb`` of an exception it raised) or in the main thread (when
+    called from another one)."""
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    if not frames:
+        import sys
+        import threading
+        frame = sys._current_frames().get(threading.main_thread().ident)
+        while frame is not None:
+            frames.append(frame)
+            frame = frame.f_back
+    for frame in frames:
+        if frame.f_code.co_name == "run_steps" and frame.f_locals.get("self") is sim:
+            step = frame.f_locals.get("k")
+            if isinstance(step, int):
+                return float(steps_to_ms(step, dt))
+    return float(steps_to_ms(sim.step, dt))
+
+
+def format_ms(t: float) -> str:
+    """``523.4`` for 523.4000000001: a simulated time without float noise."""
+    text = f"{t:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _say_where_stopped_if_uncaught() -> None:
+    """Make an uncaught Ctrl-C out of run() print ``spinn: stopped at t = ... ms`` instead of a
+    traceback (Python still exits with 130). Only while ``sys.excepthook`` is Python's own: a
+    hook the script or a tool installed is left alone, and so is every other exception."""
+    import sys
+    if sys.excepthook is not sys.__excepthook__:
+        return
+
+    def hook(kind, value, tb):
+        t = getattr(value, "spinn_stopped_at", None)
+        if issubclass(kind, KeyboardInterrupt) and t is not None:
+            output = getattr(value, "spinn_output", None)
+            data = f"; what was recorded is in {output}" if output else ""
+            print(f"spinn: stopped at t = {format_ms(t)} ms{data}", file=sys.stderr, flush=True)
+        else:
+            sys.__excepthook__(kind, value, tb)
+
+    sys.excepthook = hook
 
 
 def env_virtual_ranks():

@@ -62,14 +62,15 @@ def test_srun_inside_an_allocation_is_plain():
     profile = load_profile("example-slurm", PACKAGED)
     line = build_launch_line(profile, 64, "net.py", ["-x"], PYTHON,
                              environ={"SLURM_JOB_ID": "1234"})
-    assert line == ["srun", "-n", "64", PYTHON, "-m", "mpi4py", "net.py", "-x"]
+    assert line == ["srun", "-n", "64", "--kill-on-bad-exit=1", PYTHON, "-m", "mpi4py", "net.py",
+                    "-x"]
 
 
 def test_srun_outside_an_allocation_asks_for_the_profile_resources():
     profile = load_profile("example-slurm", PACKAGED)
     line = build_launch_line(profile, 64, "net.py", [], PYTHON, environ={})
-    assert line == ["srun", "-n", "64", "--nodes=2", "--partition=compute", "--time=01:00:00",
-                    "--mem-per-cpu=4G", PYTHON, "-m", "mpi4py", "net.py"]
+    assert line == ["srun", "-n", "64", "--kill-on-bad-exit=1", "--nodes=2", "--partition=compute",
+                    "--time=01:00:00", "--mem-per-cpu=4G", PYTHON, "-m", "mpi4py", "net.py"]
 
 
 def test_default_ranks():
@@ -82,8 +83,10 @@ def test_print_shows_the_line_and_runs_nothing(script, capsys):
     assert main(["run", "-n", "3", "--print", str(script), "--tstop", "10 0"]) == 0
     out, err = capsys.readouterr()
     expected = build_launch_line(load_profile("workstation"), 3, str(script), ["--tstop", "10 0"],
-                                 sys.executable, launcher=find_launcher("mpiexec"))
+                                 sys.executable, launcher=find_launcher("mpiexec"),
+                                 rank_module="launch.rank")
     assert shlex.split(out) == expected
+    assert expected[3:6] == [sys.executable, "-m", "launch.rank"]  # ranks report to spinn run
     assert out.count("\n") == 1 and err == ""
 
 

@@ -283,10 +283,29 @@ def test_srun_with_pmi2_starts_one_job_of_two_ranks(slurm, tmp_path):
     job_id = submit(slurm, tmp_path, "local-srun", str(SCRIPTS / "mpi_hello.py"))
     state, line = wait_until_finished(slurm, tmp_path, job_id)
     out = (job_directory(tmp_path, "mpi_hello") / "job.out").read_text()
-    assert state == "COMPLETED", f"{line}\n{out}"
+    err = (job_directory(tmp_path, "mpi_hello") / "job.err").read_text()
+    assert state == "COMPLETED", f"{line}\n{out}\n{err}"
     assert sorted(out.splitlines()) == ["hello from rank 0 of 2", "hello from rank 1 of 2"]
 
 
+
+@pytest.mark.parametrize("profile", ["local", "local-srun"])
+def test_a_rank_killed_by_a_signal_is_named_in_the_job_s_stderr(slurm, tmp_path, profile):
+    write_profiles(slurm, tmp_path)
+    script = tmp_path / "die.py"
+    script.write_text("import os, signal\nfrom mpi4py import MPI\ncomm = MPI.COMM_WORLD\n"
+                      "comm.barrier()\nif comm.Get_rank() == 1:\n"
+                      "    os.kill(os.getpid(), signal.SIGKILL)\ncomm.barrier()\n"
+                      "print('rank', comm.Get_rank(), 'passed the barrier')\n")
+    job_id = submit(slurm, tmp_path, profile, str(script))
+    state, line = wait_until_finished(slurm, tmp_path, job_id)
+    directory = job_directory(tmp_path, "die")
+    out = (directory / "job.out").read_text()
+    err = (directory / "job.err").read_text()
+    assert state != "COMPLETED", f"{line}\n{out}\n{err}"
+    assert "passed the barrier" not in out
+    assert re.search(r"spinn: rank 1 on \S+ was killed by signal 9 \(SIGKILL\): most likely "
+                     r"out of memory", err), f"{out}\n{err}"
 
 
 def test_cancel_stops_a_running_job_and_its_ranks(slurm, tmp_path):

@@ -68,7 +68,8 @@ def test_rendered_script_matches_golden(tmp_path, monkeypatch, name):
 def test_srun_in_the_script_never_asks_for_resources(tmp_path, monkeypatch):
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
     text = render_batch_script(profile_from(tmp_path, GOLDEN_CASES["slurm_full.sh"]), JOB)
-    assert text.splitlines()[-1].startswith(f"srun -n 64 --mpi=pmix {PYTHON} -m mpi4py ")
+    assert text.splitlines()[-1].startswith(
+        f"srun -n 64 --kill-on-bad-exit=1 --mpi=pmix {PYTHON} -m launch.rank ")
 
 
 def test_launch_line_quotes_arguments_for_the_shell(tmp_path):

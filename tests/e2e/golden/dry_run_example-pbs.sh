@@ -13,4 +13,4 @@ cd "$PBS_O_WORKDIR"
 export PYTHONUNBUFFERED=1
 export SPINN_MEMORY_PER_RANK=4G
 module load openmpi
-mpiexec -n 64 <PYTHON> -m mpi4py <CWD>/nets/not_here.py --tstop 100
+mpiexec -n 64 <PYTHON> -m launch.rank <CWD>/nets/not_here.py --tstop 100

@@ -14,4 +14,4 @@ set -e
 # Unbuffered ranks: output of a rank killed by an abort is not lost.
 export PYTHONUNBUFFERED=1
 export SPINN_MEMORY_PER_RANK=4G
-srun -n 64 <PYTHON> -m mpi4py <CWD>/nets/not_here.py --tstop 100
+srun -n 64 --kill-on-bad-exit=1 <PYTHON> -m launch.rank <CWD>/nets/not_here.py --tstop 100

@@ -17,4 +17,4 @@ module load openmpi/4.1
 module load hdf5
 export OMP_NUM_THREADS=1
 ulimit -s unlimited
-mpirun -n 64 /opt/venv/bin/python -m mpi4py /home/ada/sims/cuba.py --tstop 1000 --out 'run 1.pkl'
+mpirun -n 64 /opt/venv/bin/python -m launch.rank /home/ada/sims/cuba.py --tstop 1000 --out 'run 1.pkl'

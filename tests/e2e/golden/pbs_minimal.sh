@@ -10,4 +10,4 @@ set -e
 cd "$PBS_O_WORKDIR"
 # Unbuffered ranks: output of a rank killed by an abort is not lost.
 export PYTHONUNBUFFERED=1
-mpiexec -n 4 /opt/venv/bin/python -m mpi4py /home/ada/sims/cuba.py --tstop 1000 --out 'run 1.pkl'
+mpiexec -n 4 /opt/venv/bin/python -m launch.rank /home/ada/sims/cuba.py --tstop 1000 --out 'run 1.pkl'

@@ -19,4 +19,4 @@ module load openmpi/4.1
 module load hdf5
 export OMP_NUM_THREADS=1
 ulimit -s unlimited
-srun -n 64 --mpi=pmix /opt/venv/bin/python -m mpi4py /home/ada/sims/cuba.py --tstop 1000 --out 'run 1.pkl'
+srun -n 64 --kill-on-bad-exit=1 --mpi=pmix /opt/venv/bin/python -m launch.rank /home/ada/sims/cuba.py --tstop 1000 --out 'run 1.pkl'

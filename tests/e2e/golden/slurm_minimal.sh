@@ -10,4 +10,4 @@
 set -e
 # Unbuffered ranks: output of a rank killed by an abort is not lost.
 export PYTHONUNBUFFERED=1
-srun -n 4 /opt/venv/bin/python -m mpi4py /home/ada/sims/cuba.py --tstop 1000 --out 'run 1.pkl'
+srun -n 4 --kill-on-bad-exit=1 /opt/venv/bin/python -m launch.rank /home/ada/sims/cuba.py --tstop 1000 --out 'run 1.pkl'

@@ -11,4 +11,4 @@ set -e
 # Unbuffered ranks: output of a rank killed by an abort is not lost.
 export PYTHONUNBUFFERED=1
 source $HOME/venvs/spinn/bin/activate
-mpiexec -n 20 -bind-to core python -m mpi4py /home/ada/sims/cuba.py --tstop 1000 --out 'run 1.pkl'
+mpiexec -n 20 -bind-to core python -m launch.rank /home/ada/sims/cuba.py --tstop 1000 --out 'run 1.pkl'
