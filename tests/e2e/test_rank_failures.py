@@ -115,7 +115,7 @@ def test_a_spinn_error_on_every_rank_is_printed_once(tmp_path):
     code, out, err, _ = spinn_run(tmp_path, "-n", "2", str(script))
     assert code == 1, err
     assert err.count("Traceback") == 1 and "on all 2 ranks" in err
-    assert "ValueError: timestep must be positive" in err
+    assert "ValueError: timestep must be a finite number > 0" in err
     assert BANNER not in out + err
 
 
