@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spinn", description="Run spinn simulations on MPI ranks, locally or on a cluster."
     )
+    parser.add_argument("--version", action="version", version=f"spinn {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser(
@@ -94,6 +95,15 @@ def _parser() -> argparse.ArgumentParser:
     submit_command.register(commands)  # submit, status, cancel
     output_commands.register(commands)  # report, plot
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (spinn-snn)."""
+    try:
+        from importlib.metadata import version
+        return version("spinn-snn")
+    except Exception:       # running from a source tree that is not installed
+        return "unknown"
 
 
 def _run(options: argparse.Namespace) -> int:

@@ -73,7 +73,12 @@ def register(subparsers) -> None:
             "(squeue/scancel for Slurm, qstat/qdel for PBS; without one: whichever is installed).",
         )
         _profile_options(command)
-        command.add_argument("job_id", metavar="JOBID", help="the id spinn submit printed")
+        if name == "status":
+            command.add_argument("job_id", metavar="JOBID", nargs="?",
+                                 help="the id spinn submit printed (default: every job in "
+                                      f"./{JOBS_DIRECTORY})")
+        else:
+            command.add_argument("job_id", metavar="JOBID", help="the id spinn submit printed")
         command.set_defaults(handler=handler)
 
 
@@ -185,8 +190,28 @@ def _scheduler_of(options: argparse.Namespace) -> str:
 
 
 def show_status(options: argparse.Namespace) -> int:
-    """``spinn status``."""
-    return _ask(options, "status")
+    """``spinn status [JOBID]``: one job, or every job ``spinn submit`` wrote here."""
+    if options.job_id is not None:
+        return _ask(options, "status")
+    jobs = sorted(Path(JOBS_DIRECTORY).glob("*/job.id"))
+    if not jobs:
+        print(f"no jobs in ./{JOBS_DIRECTORY} (spinn submit writes them there)")
+        return 0
+    try:
+        scheduler = _scheduler_of(options)
+    except ProfileError as error:
+        return _fail(str(error), EXIT_USAGE)
+    except SchedulerNotFoundError:
+        scheduler = None
+    for file in jobs:
+        job_id = file.read_text().strip()
+        try:
+            state = (job_status(scheduler, job_id).describe() if scheduler
+                     else "unknown (no scheduler installed here)")
+        except (SchedulerError, SchedulerNotFoundError, ValueError) as error:
+            state = f"unknown ({error})"
+        print(f"{file.parent.name}  job {job_id}: {state}")
+    return 0
 
 
 def cancel(options: argparse.Namespace) -> int:

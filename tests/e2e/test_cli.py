@@ -302,3 +302,18 @@ def test_ctrl_c_stops_every_rank(tmp_path):
         for pid in rank_pids:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_version_and_status_without_a_job_id(tmp_path):
+    env = dict(os.environ)
+    run = lambda *a: subprocess.run([sys.executable, "-m", "launch.cli", *a], cwd=tmp_path,  # noqa
+                                    env=env, capture_output=True, text=True, timeout=60)
+    version = run("--version")
+    assert version.returncode == 0 and version.stdout.startswith("spinn 0.")
+    empty = run("status")
+    assert empty.returncode == 0 and "no jobs in ./spinn-jobs" in empty.stdout
+    (tmp_path / "spinn-jobs" / "net-20261204-010101").mkdir(parents=True)
+    (tmp_path / "spinn-jobs" / "net-20261204-010101" / "job.id").write_text("4242\n")
+    listed = run("status")
+    assert listed.returncode == 0
+    assert listed.stdout.startswith("net-20261204-010101  job 4242: "), listed.stdout
