@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="run a script on N MPI ranks",
         usage="spinn run [-h] [-n N] [--profile P] [--cluster FILE] [--quiet] [--statistics FILE] "
-        "[--output DIR] [--checkpoint-every T [--checkpoint DIR]] [--print] SCRIPT [ARGS ...]",
+        "[--real-time] [--output DIR] [--checkpoint-every T [--checkpoint DIR]] [--print] SCRIPT [ARGS ...]",
         description="Run SCRIPT on N MPI ranks: <launcher> -n N <mpi_args> python -m launch.rank "
         "SCRIPT ARGS. An uncaught exception on any rank, or a rank killed by a signal, ends the "
         "whole job, and spinn says once what happened and on which ranks.",
@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
         "--statistics", metavar="FILE",
         help="write the run's statistics (busy time per rank, phases, spikes) to FILE as JSON "
              "at end(); `spinn map --measured FILE` compares them with the mapping's estimate",
+    )
+    run.add_argument(
+        "--real-time", action="store_true",
+        help="pace the simulation to the wall clock (step k starts no earlier than k dt after "
+             "the run began); late steps are counted and reported",
     )
     run.add_argument(
         "--output", metavar="DIR",
@@ -143,6 +148,8 @@ def _run(options: argparse.Namespace) -> int:
         env.setdefault("SPINN_MEMORY_PER_RANK", profile.memory_per_rank)
     if options.statistics:
         env["SPINN_STATISTICS"] = os.path.abspath(options.statistics)
+    if options.real_time:
+        env["SPINN_REAL_TIME"] = "1"
     if options.output:
         env["SPINN_OUTPUT"] = os.path.abspath(options.output)
     if options.checkpoint_every:

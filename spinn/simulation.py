@@ -69,6 +69,10 @@ class Simulation:
         self.current_traces: dict = {}     # source id -> recorded current per step
         #: a progress bar on rank 0 (stderr) for runs longer than a few seconds
         self.show_progress = False
+        #: real time (``setup(real_time=True)``, ``spinn run --real-time``): step k
+        #: starts no earlier than t0 + k dt; late steps are counted, not hidden
+        self.real_time = False
+        self.pacing = Pacing()
         #: wall time of this process per phase of the step: "update" (deliver the
         #: ring slot, neuron update, record, emit and route), "exchange" (the
         #: collectives, including waiting for the slowest rank), "deliver"
@@ -431,9 +435,12 @@ class Simulation:
         t0 = clock()
         reached = self.step         # the first step not completed
         previous = _on_sigterm_interrupt()
+        pace = self.pacing.start(self.step, dt) if self.real_time else None
         try:
             for k in range(self.step, end):
                 reached = k
+                if pace is not None:
+                    pace(k)
                 for src in recorded:
                     self.current_traces.setdefault(src.id, []).append(recorded_value(src, k, dt))
                 ta = clock()
@@ -549,6 +556,7 @@ class Simulation:
         stats = self.statistics()
         local = []
         phase = dict(self.phase_seconds)
+        pacing = self.pacing.report() if self.real_time else None
         for rt in self.runtimes:
             out_ranks = np.asarray(rt.out_ranks).tolist()
             local.append({
@@ -562,7 +570,7 @@ class Simulation:
                               if n},
                 "keys_received": int(rt.n_keys_received), "keys_used": int(rt.n_keys_used),
                 "synaptic_events": int(rt.n_events), "max_input": float(rt.max_input),
-                "process": self.exchange.process_rank,
+                "process": self.exchange.process_rank, "real_time": pacing,
             })
         processes = self.exchange.allgather({
             "process": self.exchange.process_rank, "phase_s": phase,
@@ -599,6 +607,13 @@ class Simulation:
             "by_rank": ranks,
             "output": None if self.output_dir is None else str(self.output_dir),
         }
+        if self.real_time:
+            paced = [r["real_time"] for r in ranks]
+            prov["real_time"] = {
+                "late_steps_by_rank": [p["late_steps"] for p in paced],
+                "worst_lateness_ms_by_rank": [p["worst_lateness_ms"] for p in paced],
+                "on_time_fraction_by_rank": [p["on_time_fraction"] for p in paced],
+                "on_time_fraction": min(p["on_time_fraction"] for p in paced)}
         prov["advice"] = advice(prov)
         return prov
 
@@ -651,6 +666,55 @@ class Simulation:
         }
 
 
+class Pacing:
+    """Real-time pacing of the step loop, and an honest count of late steps.
+
+    Step ``k`` of a run that began at step ``k0`` starts no earlier than
+    ``t0 + (k - k0) dt`` (wall clock; ``t0`` when the run began): the loop
+    sleeps (and spins for the last half millisecond) until then. A step that
+    starts more than half a step after its time is *late*; the count, the
+    worst lateness and the fraction of steps on time are kept over all runs.
+    """
+
+    SPIN_S = 0.0005
+
+    def __init__(self):
+        self.steps = 0
+        self.late = 0
+        self.worst_s = 0.0
+        self.log = None             # a list to append (step, start - scheduled) to (tests)
+
+    def start(self, first_step: int, dt_ms: float):
+        clock = time.perf_counter
+        t0 = clock()
+        dt = dt_ms / 1000.0
+        tolerance = 0.5 * dt
+
+        def pace(k: int) -> None:
+            due = t0 + (k - first_step) * dt
+            now = clock()
+            if now < due:
+                if due - now > self.SPIN_S:
+                    time.sleep(due - now - self.SPIN_S)
+                while clock() < due:
+                    pass
+                now = clock()
+            lateness = now - due
+            self.steps += 1
+            if lateness > tolerance:
+                self.late += 1
+                if lateness > self.worst_s:
+                    self.worst_s = lateness
+            if self.log is not None:
+                self.log.append((k, lateness))
+        return pace
+
+    def report(self) -> dict:
+        return {"steps": self.steps, "late_steps": self.late,
+                "worst_lateness_ms": 1000.0 * self.worst_s,
+                "on_time_fraction": (1.0 - self.late / self.steps) if self.steps else 1.0}
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a scheduler's time limit, ``scancel``) during a run: raised in
     the step loop like Ctrl-C, so that every rank writes what it recorded."""
@@ -682,6 +746,13 @@ def advice(prov: dict) -> list:
     out = []
     share = prov["phase_share"]
     slowest = prov["slowest_rank"]
+    rt = prov.get("real_time")
+    if rt and rt["on_time_fraction"] < 0.99:
+        phase = prov["dominant_phase"]
+        out.append(f"{100 * (1 - rt['on_time_fraction']):.1f} % of steps were late for real "
+                   f"time (worst {max(rt['worst_lateness_ms_by_rank']):.2f} ms late), mostly "
+                   f"{phase} ({100 * share[phase]:.0f} % of step time): a smaller network, more "
+                   "ranks, or a longer timestep")
     if share.get("exchange", 0.0) > 0.4 and prov["ranks"] > 1:
         out.append(f"exchange is {100 * share['exchange']:.0f} % of step time: use fewer "
                    "ranks, or longer delays so that exchanges can be batched (one per minimum "
@@ -789,6 +860,13 @@ def format_provenance_summary(prov: dict) -> str:
     lines = [f"spinn: slowest rank {prov['slowest_rank']} (busy {prov['imbalance']:.2f}x the "
              f"mean), mostly {phase} ({100 * share[phase]:.0f} % of its step time); "
              f"{prov['synaptic_events']:,} synaptic events delivered"]
+    rt = prov.get("real_time")
+    if rt:
+        lines.append("spinn: real time: " + "; ".join(
+            f"rank {r}: {late:,} late steps, worst {worst:.2f} ms, {100 * on:.1f} % on time"
+            for r, (late, worst, on) in enumerate(zip(rt["late_steps_by_rank"],
+                                                     rt["worst_lateness_ms_by_rank"],
+                                                     rt["on_time_fraction_by_rank"]))))
     lines += [f"spinn: advice: {a}" for a in prov["advice"]]
     if prov.get("output"):
         lines.append(f"spinn: recordings and provenance in {prov['output']}")

@@ -29,7 +29,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     generated next to their targets, :mod:`spinn.fusion`; the same results
     either way), ``check_memory`` (default True: refuse at the first run a
     network whose estimated memory exceeds what its ranks have, before
-    generating anything, :mod:`spinn.memory`; also ``SPINN_CHECK_MEMORY=0``).
+    generating anything, :mod:`spinn.memory`; also ``SPINN_CHECK_MEMORY=0``),
+    ``output`` (the directory each rank streams its recordings to, and where
+    run.json and provenance.json go; default ``spinn_output/<script>/<time>``,
+    or ``SPINN_OUTPUT``), ``real_time`` (pace the steps to the wall clock and
+    count late steps; also ``SPINN_REAL_TIME=1``).
     Unknown keywords other simulators take are ignored.
     """
     if not 0 < timestep < float("inf"):
@@ -42,6 +46,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state.max_delay = max_delay
     state.n_virtual_ranks = extra_params.get("n_virtual_ranks", simulator.env_virtual_ranks())
     state.output = extra_params.get("output")
+    state.real_time = bool(extra_params.get("real_time",
+                                            os.environ.get("SPINN_REAL_TIME", "") not in ("", "0")))
     state.quiet = bool(extra_params.get("quiet", os.environ.get("SPINN_QUIET")))
     state.check_memory = bool(extra_params.get("check_memory", True))
     state.default_max_per_core = {}

@@ -57,6 +57,7 @@ class State(common.control.BaseState):
         self.simulation = None
         self.n_virtual_ranks = None
         self.output = None
+        self.real_time = False
         self.quiet = False
         self.check_memory = True
         self.default_max_per_core = {}
@@ -84,6 +85,7 @@ class State(common.control.BaseState):
                                          n_virtual_ranks=self.n_virtual_ranks,
                                          output=self.output)
             self.simulation.check_memory = self.check_memory
+            self.simulation.real_time = self.real_time
             self.simulation.show_progress = self.wants_progress()
         else:
             self.simulation.update(self.network.freeze())
