@@ -145,6 +145,7 @@ class RankRuntime:
         self.n_events = 0               # synaptic events delivered (fused ones included)
         self.keys_sent = np.zeros(self.out_ranks.size, dtype=np.int64)  # per out_ranks entry
         self.max_input = 0.0            # largest |summed input| of a neuron in one step
+        self.live = []                  # spinn.livewire.LiveOutput senders
         self.route_seconds = 0.0        # parts of the update phase (provenance)
         self.record_seconds = 0.0
         self.bound_sources = []
@@ -350,6 +351,10 @@ class RankRuntime:
             return self._no_send
         fired = np.sort(np.concatenate(fired_parts)) if len(fired_parts) > 1 else fired_parts[0]
         self.n_spikes += fired.size
+        if self.live:                   # spinn.live: this rank's own spikes, as they happen
+            gids = self.image.local_gids[fired]
+            for out in self.live:
+                out.send(stamp, self.dt, gids)
         if self.plasticity is not None:
             self.plasticity.post_spikes(k, fired)
         t0 = _clock()

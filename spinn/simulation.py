@@ -58,6 +58,7 @@ class Simulation:
         self.segment = 0                # a reset() starts a new one
         self.segment_steps: dict = {}   # segment -> the step it reached
         self.extra_metadata: dict = {}  # what the PyNN layer adds to run.json (units)
+        self.live_outputs: list = []    # (population id, host, port): spinn.live
         self.mapping = None
         self.images: list = []
         self.runtimes: list[RankRuntime] = []
@@ -154,6 +155,20 @@ class Simulation:
             rt.recorder.sink = ChunkFile(self.output_dir / recording_file(self.segment, rt.rank))
             rt.configure_recording(self.spec.populations, self.step)
 
+    def _bind_live_outputs(self) -> None:
+        """Senders for ``spinn.live.activate_live_output_for`` on every rank that
+        holds neurons of the population (each rank sends its own spikes)."""
+        from .livewire import LiveOutput
+        for rt in self.runtimes:
+            have = {(o.label, o.address) for o in rt.live}
+            for pop_id, host, port in self.live_outputs:
+                pop = self.spec.populations[pop_id]
+                if (pop.label, (host, int(port))) in have:
+                    continue
+                lo, hi = pop.first_gid, pop.first_gid + pop.size
+                if rt.neurons.is_local(np.arange(lo, hi)).any():
+                    rt.live.append(LiveOutput(pop.label, pop.first_gid, lo, hi, host, port))
+
     # -- output ------------------------------------------------------------------
     def _open_output(self) -> None:
         """Choose and create the output directory (collective, once)."""
@@ -226,6 +241,9 @@ class Simulation:
         for rt in self.runtimes:
             if rt.recorder.sink is not None:
                 rt.recorder.sink.close()
+            for out in rt.live:
+                out.close()
+            rt.live = []
 
     def _count_synapses(self) -> None:
         """Synapses per projection and the smallest delay, network-wide (collective)."""
@@ -423,6 +441,7 @@ class Simulation:
         runtimes, exchange = self.runtimes, self.exchange
         for rt in runtimes:
             rt.bind_current_sources(self.spec.current_sources)
+        self._bind_live_outputs()
         recorded = [s for s in self.spec.current_sources if s.record]
         dt = self.spec.dt_ms
         progress = Progress(self.step, n_steps, dt) if self.show_progress else None

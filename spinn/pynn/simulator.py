@@ -86,6 +86,7 @@ class State(common.control.BaseState):
                                          output=self.output)
             self.simulation.check_memory = self.check_memory
             self.simulation.real_time = self.real_time
+            self.simulation.live_outputs = list(self.live_outputs)
             self.simulation.show_progress = self.wants_progress()
         else:
             self.simulation.update(self.network.freeze())
@@ -170,6 +171,7 @@ class State(common.control.BaseState):
     # -- lifecycle -----------------------------------------------------------------
     def clear(self):
         self.recorders = set()
+        self.live_outputs = []          # spinn.live.activate_live_output_for
         self.id_counter = 0
         self.segment_counter = -1
         self.populations = []
