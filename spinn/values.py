@@ -53,7 +53,9 @@ def sorted_unique(values) -> np.ndarray:
     200,000 indices, already sorted or not, where a check and a sort take
     milliseconds (recording every cell of a 10^7-neuron population).
     """
-    a = np.asarray(values).ravel()
+    a = np.asarray(values)
+    if a.ndim != 1:
+        a = a.ravel()
     if a.size > 1 and not np.all(a[1:] > a[:-1]):
         a = np.sort(a)
         keep = np.empty(a.size, dtype=bool)
