@@ -68,7 +68,8 @@ class Simulation:
         self.map_seconds = 0.0
         self.build_seconds = 0.0
         self.current_traces: dict = {}     # source id -> recorded current per step
-        #: a progress bar on rank 0 (stderr) for runs longer than a few seconds
+        #: run progress on rank 0 (stderr) for runs longer than a few seconds:
+        #: False, True (a bar on a terminal, lines elsewhere), "bar" or "lines"
         self.show_progress = False
         #: real time (``setup(real_time=True)``, ``spinn run --real-time``): step k
         #: starts no earlier than t0 + k dt; late steps are counted, not hidden
@@ -444,7 +445,9 @@ class Simulation:
         self._bind_live_outputs()
         recorded = [s for s in self.spec.current_sources if s.record]
         dt = self.spec.dt_ms
-        progress = Progress(self.step, n_steps, dt) if self.show_progress else None
+        progress = (Progress(self.step, n_steps, dt, style=self.show_progress
+                                 if self.show_progress in ("bar", "lines") else None)
+                    if self.show_progress else None)
         clock = time.perf_counter
         phase = self.phase_seconds
         interval = self.exchange_interval
@@ -493,7 +496,7 @@ class Simulation:
                     phase["exchange"] += tc - tb
                     phase["deliver"] += t - tc
                     batch = []
-                if progress is not None and k % 256 == 0:
+                if progress is not None:
                     progress.update(k)
                 if k & 1023 == 1023:
                     self._flush_recording(only_large=True)
@@ -811,44 +814,102 @@ def _is_source(pop) -> bool:
 
 
 class Progress:
-    """A one-line progress bar on stderr, shown once a run has taken 2 s.
+    """Run progress on stderr (MPI rank 0 only, when asked for).
 
-    Simulated time, steps per second and the real-time factor; redrawn at
-    most every 0.2 s. Used on MPI rank 0 only, and only when asked for.
+    On a terminal (``style="bar"``): a one-line bar redrawn in place at most
+    every 0.2 s: simulated time, steps per second, the real-time factor and
+    the estimated time left. Elsewhere (``style="lines"``, e.g. a batch
+    job's log): one plain line, without carriage returns, each time another
+    tenth of the run is done. Either way nothing at all is written before the
+    run has taken 2 s, so short runs (and tests) stay silent.
     """
 
-    def __init__(self, first_step: int, n_steps: int, dt: float, stream=None):
+    DELAY = 2.0       # seconds before anything is shown
+    REDRAW = 0.2      # seconds between redraws of the bar
+
+    def __init__(self, first_step: int, n_steps: int, dt: float, stream=None,
+                 style: str | None = None):
         import sys
         self.first, self.n, self.dt = first_step, n_steps, dt
         self.stream = stream or sys.stderr
+        if style is None:
+            isatty = getattr(self.stream, "isatty", None)
+            style = "bar" if isatty is not None and isatty() else "lines"
+        if style not in ("bar", "lines"):
+            raise ValueError(f"progress style must be 'bar' or 'lines', got {style!r}")
+        self.style = style
         self.t0 = time.perf_counter()
         self.last_draw = 0.0
+        self.tenths = 0           # lines style: tenths of the run already reported
         self.shown = False
 
     def update(self, k: int) -> None:
+        """Step ``k`` is done (cheap: called after every step)."""
         now = time.perf_counter() - self.t0
-        if now < 2.0 or now - self.last_draw < 0.2:
+        if now < self.DELAY:
             return
-        self.last_draw = now
-        self.shown = True
-        self._draw(k, now)
+        if self.style == "bar":
+            if now - self.last_draw < self.REDRAW:
+                return
+            self.last_draw = now
+            self.shown = True
+            self._bar(k + 1, now)
+        else:
+            tenths = (10 * (k + 1 - self.first)) // self.n if self.n else 10
+            if tenths > self.tenths and tenths < 10:   # the 100 % line is finish()'s
+                self.tenths = tenths
+                self.shown = True
+                self._line(k + 1, now)
 
-    def _draw(self, k: int, elapsed: float) -> None:
+    def _numbers(self, k: int, elapsed: float):
         done = k - self.first
         frac = done / self.n if self.n else 1.0
-        bar = "#" * int(30 * frac)
         rate = done / elapsed if elapsed > 0 else 0.0
         sim_ms = done * self.dt
         rtf = elapsed / (sim_ms / 1000.0) if sim_ms else float("nan")
+        eta = (self.n - done) / rate if rate > 0 else float("nan")
+        return frac, rate, sim_ms, rtf, eta
+
+    def _bar(self, k: int, elapsed: float, final: bool = False) -> None:
+        frac, rate, sim_ms, rtf, eta = self._numbers(k, elapsed)
+        bar = "#" * int(30 * frac)
+        tail = (f"took {format_duration(elapsed)}" if final
+                else f"ETA {format_duration(eta)}")
         self.stream.write(f"\r[{bar:<30}] {sim_ms:,.1f}/{self.n * self.dt:,.1f} ms  "
-                          f"{rate:,.0f} steps/s  real-time factor {rtf:.2f}")
+                          f"{rate:,.0f} steps/s  real-time factor {rtf:.2f}  {tail}\x1b[K")
+        self.stream.flush()
+
+    def _line(self, k: int, elapsed: float, final: bool = False) -> None:
+        frac, rate, sim_ms, rtf, eta = self._numbers(k, elapsed)
+        tail = (f"took {format_duration(elapsed)}" if final
+                else f"ETA {format_duration(eta)}")
+        self.stream.write(f"spinn: run {100 * frac:3.0f}%: {sim_ms:,.1f}/{self.n * self.dt:,.1f} "
+                          f"ms simulated, {rate:,.0f} steps/s, real-time factor {rtf:.2f}, "
+                          f"{tail}\n")
         self.stream.flush()
 
     def finish(self, k: int) -> None:
-        if self.shown:
-            self._draw(k, time.perf_counter() - self.t0)
+        """The run is over at step ``k``: the last bar (and its newline) or the
+        100 % line, if anything was shown (or the run took longer than 2 s)."""
+        elapsed = time.perf_counter() - self.t0
+        if not self.shown and elapsed < self.DELAY:
+            return
+        if self.style == "bar":
+            self._bar(k, elapsed, final=True)
             self.stream.write("\n")
             self.stream.flush()
+        else:
+            self._line(k, elapsed, final=True)
+
+
+def format_duration(seconds: float) -> str:
+    """``h:mm:ss`` (``m:ss`` under an hour); ``?`` when unknown."""
+    if not seconds == seconds or seconds in (float("inf"), float("-inf")):
+        return "?"
+    s = int(round(max(seconds, 0.0)))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def write_statistics(stats: dict, path: str) -> None:

@@ -228,6 +228,14 @@ class _ParameterMixin:
     def _get_view(self, selector, label=None):
         return PopulationView(self, selector, label)
 
+    def mean_spike_count(self, gather=True):
+        """The mean number of spikes per recorded neuron (PyNN's, without its
+        dict of one count per cell)."""
+        mean = self.recorder.mean_count(self._record_filter)
+        if self._simulator.state.mpi_rank == 0 or not gather:
+            return mean
+        return np.nan
+
 
 class PopulationView(_ParameterMixin, common.PopulationView):
     _assembly_class = Assembly
@@ -293,6 +301,13 @@ class Population(_ParameterMixin, common.Population):
     def _mask_local(self):
         """Every cell is "local" in PyNN's view (see spinn.pynn.simulator)."""
         return np.ones(self.size, dtype=bool)
+
+    @property
+    def local_cells(self):
+        """Every cell (all are "local" in PyNN's view): the lazy ``all_cells``
+        itself, so that ``len()``, ``describe()`` (which get_data calls for
+        each segment) and ``local_cells[0]`` make no ID object per cell."""
+        return self.all_cells
 
     def _require_unbuilt(self, what):
         if state.built:

@@ -4,35 +4,238 @@ What a population records is part of its frozen description (a
 :class:`~spinn.values.RecordSpec` per variable); recording more or other
 cells between runs is a new version of it. Gathers are collective and move
 typed buffers of only the cells asked for.
+
+PyNN's generic recorder keeps, per variable, a ``set`` of ``ID`` objects
+(one Python object per recorded cell: seconds for 10^5 cells, and a
+population of 10^8 neurons could not be recorded at all). Here each
+variable's cells are a :class:`CellSet`, sorted indices into the
+population (or "all of them", which stores nothing), and ``record``,
+``filter_recorded``, the segment, the counts and the mean spike count work
+on index arrays; per-cell objects appear only where PyNN's API hands them
+out (a ``get_spike_counts`` dict, neo's spike trains once a user walks them).
 """
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import datetime
+from warnings import warn
+
 import neo
 import numpy as np
-from pyNN import recording
+import quantities as pq
+from pyNN import errors, recording
 
-from ..values import RecordSpec
+from ..values import RecordSpec, sorted_unique
 from . import simulator
 from .simulator import state
+
+
+class CellSet:
+    """The recorded cells of one variable: sorted, unique indices into a
+    population of ``size`` cells whose first id is ``first``, or all of them
+    (``indices is None``, nothing stored per cell).
+
+    Immutable. Behaves like the set of ``ID`` objects PyNN keeps where
+    PyNN code still touches it (``len``, truth, ``in``, ``==``, ``union``,
+    ``difference``, ``intersection``); iterating makes the ``ID`` objects,
+    which only happens when somebody asks for them.
+    """
+    __slots__ = ("population", "first", "size", "_indices")
+
+    def __init__(self, population, indices=None, all_cells=False):
+        self.population = population
+        self.first, self.size = int(population.first_id), int(population.size)
+        if all_cells:
+            self._indices = None
+        else:
+            idx = sorted_unique(np.asarray(indices if indices is not None else (), dtype=np.int64))
+            if idx.size and (idx[0] < 0 or idx[-1] >= self.size):
+                raise IndexError(f"cell indices out of range for {self.size} cells")
+            if idx.size == self.size and self.size:
+                self._indices = None
+            else:
+                if idx.flags.writeable:
+                    idx = idx.copy() if idx.base is not None else idx
+                    idx.setflags(write=False)
+                self._indices = idx
+
+    # -- what the recorder uses -------------------------------------------------------
+    @property
+    def all(self) -> bool:
+        """Whether every cell of the population is in the set."""
+        return self._indices is None
+
+    @property
+    def indices(self) -> np.ndarray:
+        """The sorted indices, read-only (made for an "all" set: one int64 per
+        cell)."""
+        if self._indices is None:
+            every = np.arange(self.size, dtype=np.int64)
+            every.setflags(write=False)
+            return every
+        return self._indices
+
+    @property
+    def gids(self) -> np.ndarray:
+        """The sorted global ids."""
+        return self.indices + self.first
+
+    def _other(self, other) -> "CellSet":
+        return other if isinstance(other, CellSet) else self.of_ids(self.population, other)
+
+    def union(self, other) -> "CellSet":
+        other = self._other(other)
+        if self.all or not other:
+            return self
+        if other.all or not self:
+            return other
+        return CellSet(self.population, np.concatenate((self._indices, other._indices)))
+
+    def intersection(self, other) -> "CellSet":
+        other = self._other(other)
+        if self.all:
+            return other
+        if other.all:
+            return self
+        return CellSet(self.population, np.intersect1d(self._indices, other._indices,
+                                                       assume_unique=True))
+
+    def difference(self, other) -> "CellSet":
+        other = self._other(other)
+        if other.all:
+            return CellSet(self.population)
+        if not other or not self:
+            return self
+        return CellSet(self.population, np.setdiff1d(self.indices, other._indices,
+                                                     assume_unique=True))
+
+    __or__, __and__, __sub__ = union, intersection, difference
+
+    @classmethod
+    def of_ids(cls, population, ids) -> "CellSet":
+        """The cells ``ids`` of ``population``: its ``all_cells`` (nothing made
+        per cell), an array of ids (``ID`` objects or ints), or any iterable
+        of ids. Ids of other populations are left out (PyNN's ``set``
+        intersection does the same)."""
+        if isinstance(ids, CellSet):
+            return ids
+        if ids is population.all_cells:
+            return cls(population, all_cells=True)
+        if isinstance(ids, np.ndarray):
+            gids = ids.astype(np.int64, copy=False)
+        elif isinstance(ids, (int, np.integer)):
+            gids = np.array([int(ids)], dtype=np.int64)
+        else:
+            gids = np.fromiter((int(i) for i in ids), dtype=np.int64)
+        idx = gids - int(population.first_id)
+        return cls(population, idx[(idx >= 0) & (idx < population.size)])
+
+    # -- set protocol (what PyNN code may still do with it) ---------------------------
+    def __len__(self):
+        return self.size if self._indices is None else int(self._indices.size)
+
+    def __bool__(self):
+        return len(self) > 0
+
+    def __contains__(self, id):
+        try:
+            i = int(id) - self.first
+        except (TypeError, ValueError):
+            return False
+        if not 0 <= i < self.size:
+            return False
+        if self._indices is None:
+            return True
+        pos = np.searchsorted(self._indices, i)
+        return bool(pos < self._indices.size and self._indices[pos] == i)
+
+    def __iter__(self):
+        """The ``ID`` objects, in order (made now: use ``indices`` instead)."""
+        cells = self.population.all_cells
+        for i in self.indices.tolist():
+            yield cells[i]
+
+    def __eq__(self, other):
+        if isinstance(other, CellSet):
+            return (self.population is other.population and len(self) == len(other)
+                    and (self.all or other.all or np.array_equal(self._indices,
+                                                                 other._indices)))
+        if isinstance(other, (set, frozenset)):
+            return len(self) == len(other) and all(i in self for i in other)
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self):
+        what = "all" if self.all else len(self)
+        return f"CellSet({self.population.label!r}, {what} of {self.size} cells)"
 
 
 class Recorder(recording.Recorder):
     _simulator = simulator
 
+    def __init__(self, population, file=None):
+        super().__init__(population, file)
+        self.recorded = defaultdict(self._empty)
+
+    def _empty(self) -> CellSet:
+        return CellSet(self.population)
+
     def _spec(self):
         return self.population._spec
 
     def _sync(self):
-        """Copy PyNN's record settings into the population's spec."""
+        """Copy PyNN's record settings into the population's spec.
+
+        A variable's RecordSpec is made again only when its cells or the
+        interval changed, and variables recording the same cells share one
+        index array (for a whole population of N cells it is the one thing
+        of size N that recording makes).
+        """
         spec = self._spec()
         interval = max(1, int(round(self.sampling_interval / state.dt)))
-        record = {}
-        for variable, ids in self.recorded.items():
-            if ids:
-                idx = np.fromiter((int(i) for i in ids), dtype=np.int64) - spec.first_gid
-                record[variable.name] = RecordSpec(idx, interval)
+        cache = getattr(self, "_record_specs", {})
+        record, made = {}, {}
+        for variable, cells in self.recorded.items():
+            if not cells:
+                continue
+            old = cache.get(variable.name)
+            if old is not None and old[0] is cells and old[1].interval == interval:
+                rs = old[1]
+            else:
+                same = next((r for c, r in list(made.values()) + list(cache.values())
+                             if c is cells), None)
+                rs = RecordSpec(same.indices if same is not None else cells.indices, interval)
+            record[variable.name] = rs
+            made[variable.name] = (cells, rs)
+        self._record_specs = made
         self.population._spec = state.network.replace("populations", spec.id, record=record)
         state.sync()
+
+    def record(self, variables, ids, sampling_interval=None, locations=None):
+        """Add the cells ``ids`` to the recorded cells of ``variables``
+        (PyNN's ``Recorder.record`` on index arrays: a whole population's
+        ``all_cells`` costs nothing per cell, a view's ``k`` cells O(k))."""
+        self._check_sampling_interval(sampling_interval)
+        cells = CellSet.of_ids(self.population, ids)
+        for variable in self._localize_variables(variables, locations):
+            if not self.population.can_record(variable.name, variable.location):
+                raise errors.RecordingError(variable, self.population.celltype)
+            new_cells = cells.difference(self.recorded[variable])
+            self.recorded[variable] = self.recorded[variable].union(cells)
+            self._record(variable, new_cells, sampling_interval)
+
+    def reset(self):
+        """Record nothing from now on (``record(None)``)."""
+        self._reset()
+        self.recorded = defaultdict(self._empty)
+
+    def filter_recorded(self, variable, filter_ids):
+        """The recorded cells of ``variable`` among ``filter_ids`` (a CellSet)."""
+        if filter_ids is None:
+            return self.recorded[variable]
+        return CellSet.of_ids(self.population, filter_ids).intersection(
+            self.recorded[variable])
 
     def _record(self, variable, new_ids, sampling_interval=None):
         if sampling_interval is not None:
@@ -50,64 +253,101 @@ class Recorder(recording.Recorder):
         self.population._spec = state.network.replace("populations", spec.id, record={})
         state.sync()
 
-    def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
-        """Gather every variable of the segment first, in sorted order.
+    def _gather_spikes(self, cells: CellSet):
+        """``(gids, times_ms)`` of the spikes of ``cells`` (collective)."""
+        sim, spec = state.built_simulation(), self._spec()
+        return sim.gather_spikes(spec.id, None if cells.all else cells.gids)
 
-        PyNN walks ``set(self.recorded)``, whose order follows per-process
-        string hashing: under MPI two ranks could then enter the gathers (which
-        are collective) in different orders. Gathering up front, sorted, keeps
-        every rank in step; PyNN's hooks then read the prefetched data.
+    def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
+        """The current segment, built from index arrays (PyNN's
+        ``_get_current_segment`` sorts sets of IDs and finds each cell's
+        index one by one).
+
+        Variables are gathered in sorted order: PyNN walks
+        ``set(self.recorded)``, whose order follows per-process string
+        hashing, and under MPI two ranks could then enter the gathers (which
+        are collective) in different orders.
         """
-        names = sorted(v.name for v, ids in self.recorded.items() if ids)
-        if variables != "all":
-            wanted = {getattr(v, "name", v) for v in variables}
-            names = [n for n in names if n in wanted]
+        segment = neo.Segment(name="segment%03d" % state.segment_counter,
+                              description=self.population.describe(),
+                              rec_datetime=datetime.now())
+        wanted = None if variables == "all" else {getattr(v, "name", v) for v in variables}
+        recorded = sorted(((v, cells) for v, cells in self.recorded.items() if cells),
+                          key=lambda item: item[0].name)
+        label = self.population.label
+        t_start = self._recording_start_time
+        t_stop = state.t * pq.ms
+        for variable, _ in recorded:
+            if wanted is not None and variable.name not in wanted:
+                continue
+            cells = self.filter_recorded(variable, filter_ids)
+            if variable.name == "spikes":
+                gids, times = self._gather_spikes(cells)
+                times = times * pq.ms
+                if times.size > 0 and times.max() > t_stop:
+                    warn("Recorded at least one spike after t_stop")
+                    keep = times <= t_stop
+                    times, gids = times[keep], gids[keep]
+                segment.spiketrains = neo.spiketrainlist.SpikeTrainList.from_spike_time_array(
+                    times, gids, cells.gids, t_stop=t_stop, units="ms", t_start=t_start,
+                    source_population=label, source_index=np.array(cells.indices))
+                segment.spiketrains.segment = segment
+            else:
+                signal_array = self._gather_signal(variable, cells)
+                if signal_array.size == 0:
+                    continue
+                units = self.population.find_units(variable)
+                if units == "unknown":
+                    units = "dimensionless"
+                if variable.location:
+                    signal_name = f"{variable.label}.{variable.name}"
+                else:
+                    signal_name = variable.name
+                signal = neo.AnalogSignal(
+                    signal_array, units=units, t_start=t_start,
+                    sampling_period=self.sampling_interval * pq.ms, name=signal_name,
+                    channel_ids=cells.gids, source_population=label,
+                    array_annotations={"channel_index": np.array(cells.indices)})
+                segment.analogsignals.append(signal)
+                signal.segment = segment
+        return segment
+
+    def _gather_signal(self, variable, cells: CellSet) -> np.ndarray:
+        """(n_samples, len(cells)) samples of ``variable`` since the start of
+        the recording (collective)."""
         sim, spec = state.built_simulation(), self._spec()
         interval = max(1, int(round(self.sampling_interval / state.dt)))
         first = int(round(float(self._recording_start_time) / state.dt))
-        self._prefetched = {}
-        for variable, ids in sorted(self.recorded.items(), key=lambda item: item[0].name):
-            name = variable.name
-            if name not in names:
-                continue
-            wanted = np.sort(np.fromiter((int(i) for i in self.filter_recorded(
-                variable, filter_ids)), dtype=np.int64))
-            if name == "spikes":
-                self._prefetched[name] = sim.gather_spikes(spec.id, wanted)
-            else:
-                self._prefetched[name] = (wanted, sim.gather_signal(spec.id, name, wanted,
-                                                                    first, interval))
-        try:
-            return super()._get_current_segment(filter_ids, variables, clear)
-        finally:
-            self._prefetched = {}
+        return sim.gather_signal(spec.id, variable.name, cells.gids, first, interval)
 
+    # PyNN's hooks, for code that calls them directly (the segment above gathers itself)
     def _get_spiketimes(self, ids, clear=False):
-        gids, times = self._prefetched["spikes"]
-        wanted = np.fromiter((int(i) for i in ids), dtype=np.int64)
-        keep = np.isin(gids, wanted)
-        return gids[keep], times[keep]
+        return self._gather_spikes(CellSet.of_ids(self.population, ids))
 
     def _get_all_signals(self, variable, ids, clear=False):
-        gids = np.fromiter((int(i) for i in ids), dtype=np.int64)
-        columns, samples = self._prefetched[variable.name]
-        out = np.full((samples.shape[0], gids.size), np.nan)
-        pos = np.searchsorted(columns, gids)
-        found = (pos < columns.size) & (columns[np.minimum(pos, columns.size - 1)] == gids)
-        out[:, found] = samples[:, pos[found]]
-        return out, None
+        return self._gather_signal(variable, CellSet.of_ids(self.population, ids)), None
+
+    def _spike_counts(self, filter_ids=None):
+        """``(gids, counts)`` of the recorded cells among ``filter_ids``
+        (collective), as arrays."""
+        spikes = recording.Variable("spikes", location=None, label=None)
+        cells = self.filter_recorded(spikes, filter_ids)
+        gids, _ = self._gather_spikes(cells)
+        counted = cells.gids
+        pos = np.searchsorted(counted, gids)
+        found = pos < counted.size
+        found[found] = counted[pos[found]] == gids[found]
+        counts = np.bincount(pos[found], minlength=counted.size).astype(np.int64)
+        return counted, counts
 
     def _local_count(self, variable, filter_ids=None):
-        spec = self._spec()
-        wanted = np.sort(np.fromiter((int(i) for i in self.filter_recorded(variable, filter_ids)),
-                                     dtype=np.int64))
-        gids, _ = state.built_simulation().gather_spikes(spec.id, wanted)
-        counts = dict.fromkeys((int(i) for i in self.filter_recorded(variable, filter_ids)), 0)
-        ids, n = np.unique(gids, return_counts=True)
-        for i, c in zip(ids.tolist(), n.tolist()):
-            if i in counts:
-                counts[i] = c
-        return counts
+        gids, counts = self._spike_counts(filter_ids)
+        return dict(zip(gids.tolist(), counts.tolist()))
+
+    def mean_count(self, filter_ids=None) -> float:
+        """Mean number of spikes per recorded cell (without a dict per cell)."""
+        gids, counts = self._spike_counts(filter_ids)
+        return float(counts.sum()) / gids.size if gids.size else 0
 
     def _clear_simulator(self):
         if state.built:

@@ -108,14 +108,22 @@ class State(common.control.BaseState):
         if self.built:
             self.simulation.update(self.network.freeze(), defer_growth=True)
 
-    def wants_progress(self) -> bool:
-        """Progress bar: rank 0, not quiet, and stderr a terminal (``spinn run``
-        sets ``SPINN_PROGRESS=1`` when its own terminal is one: under mpiexec
-        a rank's stderr is a pipe)."""
+    def wants_progress(self):
+        """Run progress, on rank 0 unless quiet: ``"bar"`` (redrawn in place)
+        when stderr is a terminal or ``SPINN_PROGRESS=1`` (``spinn run`` sets
+        it when its own terminal is one: under mpiexec a rank's stderr is a
+        pipe), else ``"lines"`` (one plain line per tenth of the run, for batch
+        logs). ``SPINN_PROGRESS=0`` turns it off, ``SPINN_PROGRESS=lines``
+        asks for lines. Runs shorter than 2 s print nothing either way."""
         import sys
         if self.quiet or self.real_rank != 0:
             return False
-        return os.environ.get("SPINN_PROGRESS") == "1" or sys.stderr.isatty()
+        env = os.environ.get("SPINN_PROGRESS", "").strip().lower()
+        if env in ("0", "off", "no", "false"):
+            return False
+        if env in ("lines", "bar"):
+            return env
+        return "bar" if env == "1" or sys.stderr.isatty() else "lines"
 
     def run(self, simtime):
         self.run_until(self.t + simtime)
