@@ -22,6 +22,13 @@ class Recorder(recording.Recorder):
     def _spec(self):
         return self.population._spec
 
+    def _engine_name(self, name: str) -> str:
+        """The engine's state variable recorded under PyNN's ``name``: the
+        same, except where the cell type says otherwise (``engine_variables``:
+        spinn.compat records a current-based cell's ``isyn_exc`` under
+        sPyNNaker's name ``gsyn_exc``)."""
+        return getattr(self.population.celltype, "engine_variables", {}).get(name, name)
+
     def _sync(self):
         """Copy PyNN's record settings into the population's spec."""
         spec = self._spec()
@@ -30,7 +37,7 @@ class Recorder(recording.Recorder):
         for variable, ids in self.recorded.items():
             if ids:
                 idx = np.fromiter((int(i) for i in ids), dtype=np.int64) - spec.first_gid
-                record[variable.name] = RecordSpec(idx, interval)
+                record[self._engine_name(variable.name)] = RecordSpec(idx, interval)
         self.population._spec = state.network.replace("populations", spec.id, record=record)
         state.sync()
 
@@ -75,8 +82,8 @@ class Recorder(recording.Recorder):
             if name == "spikes":
                 self._prefetched[name] = sim.gather_spikes(spec.id, wanted)
             else:
-                self._prefetched[name] = (wanted, sim.gather_signal(spec.id, name, wanted,
-                                                                    first, interval))
+                self._prefetched[name] = (wanted, sim.gather_signal(
+                    spec.id, self._engine_name(name), wanted, first, interval))
         try:
             return super()._get_current_segment(filter_ids, variables, clear)
         finally:
