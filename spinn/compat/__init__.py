@@ -40,6 +40,9 @@ re-exports the whole ``spinn`` PyNN API and changes or adds:
     ``set_max_atoms_per_core(n)``, ``add_placement_constraint(...)`` (logged,
     ignored), ``spinnaker_get_data(variable)`` (numpy ``[id, time]`` rows for
     spikes, ``[id, time, value]`` for signals, as sPyNNaker returns).
+    A ``SpikeSourceArray`` spike at 0 ms (sPyNNaker sends it in the first
+    timestep; spinn cannot send before the end of the first step) is sent at
+    ``dt``, one step later than on SpiNNaker (logged).
 Recording ``gsyn_exc`` / ``gsyn_inh`` on current-based cells
     (``IF_curr_exp``, ``IF_curr_alpha``, ``Izhikevich``): as sPyNNaker, which
     reports a current-based cell's synaptic input under the ``gsyn`` names,

@@ -9,6 +9,7 @@ from pyNN.models import BaseCellType
 
 from spinn.pynn import populations as _populations
 from spinn.pynn.simulator import state
+from spinn.values import SpikeTimes
 
 logger = logging.getLogger("spinn.compat")
 
@@ -44,8 +45,36 @@ class Population(_populations.Population):
                 raise ValueError(f"Population {label!r}: seed must be in [0, 2**64), got {seed}")
         self._own_seed = seed       # read by spinn.pynn.populations when it makes the spec
         super().__init__(size, cellclass, None, structure, initial_values, label)
+        self._first_step_spikes()
         if max_atoms is not None:
             self.set_max_atoms_per_core(max_atoms)
+
+    def _set_parameters(self, parameter_space):
+        super()._set_parameters(parameter_space)
+        self._first_step_spikes()
+
+    def _first_step_spikes(self):
+        """sPyNNaker sends a spike at 0 ms (in the first timestep); spinn
+        emits a spike time ``t`` at the end of the step ending at ``t``, so
+        times before ``dt/2`` would never be sent. They are sent at ``dt``
+        instead (one step later than on SpiNNaker; logged)."""
+        st = self._spec.spike_times
+        if st is None or st.times.size == 0:
+            return
+        dt = state.dt
+        early = st.times < dt / 2
+        if not early.any():
+            return
+        times = np.where(early, dt, st.times)
+        if st.ptr is None:
+            new = SpikeTimes(np.sort(times))
+        else:
+            owner = np.repeat(np.arange(st.ptr.size - 1), np.diff(st.ptr))
+            new = SpikeTimes(times[np.lexsort((times, owner))], st.ptr)
+        logger.info("Population '%s': %d spike time(s) before %g ms sent at %g ms (spinn's "
+                    "first step)", self.label, int(early.sum()), dt / 2, dt)
+        self._spec = state.network.replace("populations", self._spec.id, spike_times=new)
+        state.sync()
 
     def set_max_atoms_per_core(self, max_atoms_per_core):
         """The largest slice ("core") of this population (sPyNNaker's method)."""

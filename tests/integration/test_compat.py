@@ -85,6 +85,16 @@ def test_population_with_the_class_and_no_parameters():
     p.end()
 
 
+def test_spike_at_zero_ms_is_sent():
+    """sPyNNaker's synfire examples start the chain with a spike at 0 ms."""
+    p.setup(timestep=1.0, quiet=True)
+    src = p.Population(2, p.SpikeSourceArray, {"spike_times": [[0.0, 3.0], [0.0, 0.2]]})
+    src.record("spikes")
+    p.run(5)
+    assert [list(t) for t in spikes_of(src)] == [[1.0, 3.0], [1.0, 1.0]]
+    p.end()
+
+
 def _poisson_run(seeds, rng_seed=1, n_ranks=None, gamma=False, fused=False):
     """Two or more Poisson sources (seeded as ``seeds``: None or an int) and
     their spikes; ``fused``: each drives a neuron one-to-one (generated next
