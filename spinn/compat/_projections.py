@@ -88,6 +88,7 @@ class Projection(_projections.Projection):
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=Space(),
                  label=None, download_synapses=False, partition_id=None):
+        space = Space() if space is None else space         # sPyNNaker's default is None
         self._flip = (receptor_type == "inhibitory"
                       and not getattr(postsynaptic_population, "conductance_based", True))
         if self._flip:
