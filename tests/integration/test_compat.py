@@ -368,3 +368,23 @@ def test_spinn_run_spinnaker_compat_sets_the_switch(tmp_path, monkeypatch):
     seen.clear()
     assert cli.main(["run", "-n", "1", str(script)]) == 0
     assert seen.get("SPINN_SPINNAKER_COMPAT") != "1"
+
+
+def test_population_seed_is_part_of_the_description_and_of_rank_images(tmp_path):
+    from spinn.image import read_rank_image, save_rank_image
+    from spinn.pynn.simulator import state
+    from spinn.rng import population_seed
+    digests = []
+    for seed in (1, 2, None):
+        p.setup(timestep=1.0, quiet=True)
+        p.Population(4, p.SpikeSourcePoisson(rate=10.0), seed=seed)
+        digests.append(state.network.freeze().digest)
+        if seed == 1:
+            p.run(1)
+            image = state.simulation.images[0]
+            assert image.population_seeds == ((0, population_seed(1, 0)),)
+            save_rank_image(image, str(tmp_path / "rank0.img"))
+            assert read_rank_image(str(tmp_path / "rank0.img")).population_seeds == \
+                image.population_seeds
+        p.end()
+    assert len(set(digests)) == 3
