@@ -10,20 +10,42 @@ finder in front of the import system. The finder answers only for the name
 ``pyNN.spinn``: it imports ``spinn`` and hands that same module object back,
 so ``pyNN.spinn is spinn``. Nothing is imported eagerly: PyNN, numpy and spinn
 are loaded only when somebody imports ``pyNN.spinn``.
+
+Only on request, the finder also answers for ``pyNN.spiNNaker`` (the name
+sPyNNaker installs) with :mod:`spinn.compat`, spinn's sPyNNaker dialect:
+when the environment variable ``SPINN_SPINNAKER_COMPAT`` is ``1`` (``spinn
+run --spinnaker-compat`` sets it). Never by default: a real sPyNNaker
+installation keeps its name.
 """
 import importlib
 import importlib.abc
 import importlib.util
+import os
 import sys
 
 ALIAS = "pyNN.spinn"
 TARGET = "spinn"
+#: sPyNNaker's module name, answered only when COMPAT_VARIABLE is "1"
+SPINNAKER_ALIAS = "pyNN.spiNNaker"
+SPINNAKER_TARGET = "spinn.compat"
+COMPAT_VARIABLE = "SPINN_SPINNAKER_COMPAT"
+
+
+def _target(fullname):
+    if fullname == ALIAS:
+        return TARGET
+    if fullname == SPINNAKER_ALIAS and os.environ.get(COMPAT_VARIABLE) == "1":
+        return SPINNAKER_TARGET
+    return None
 
 
 class _AliasLoader(importlib.abc.Loader):
+    def __init__(self, alias, target):
+        self.alias, self.target = alias, target
+
     def create_module(self, spec):
-        module = importlib.import_module(TARGET)
-        sys.modules[ALIAS] = module
+        module = importlib.import_module(self.target)
+        sys.modules[self.alias] = module
         return module
 
     def exec_module(self, module):
@@ -33,9 +55,10 @@ class _AliasLoader(importlib.abc.Loader):
 
 class _AliasFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != ALIAS:
+        name = _target(fullname)
+        if name is None:
             return None
-        return importlib.util.spec_from_loader(fullname, _AliasLoader())
+        return importlib.util.spec_from_loader(fullname, _AliasLoader(fullname, name))
 
 
 def install():

@@ -41,10 +41,17 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="run a script on N MPI ranks",
         usage="spinn run [-h] [-n N] [--profile P] [--cluster FILE] [--quiet] [--statistics FILE] "
+<<<<<<< HEAD
         "[--real-time] [--output DIR] [--checkpoint-every T [--checkpoint DIR]] [--print] SCRIPT [ARGS ...]",
         description="Run SCRIPT on N MPI ranks: <launcher> -n N <mpi_args> python -m launch.rank "
         "SCRIPT ARGS. An uncaught exception on any rank, or a rank killed by a signal, ends the "
         "whole job, and spinn says once what happened and on which ranks.",
+=======
+        "[--output DIR] [--checkpoint-every T [--checkpoint DIR]] [--spinnaker-compat] [--print] "
+        "SCRIPT [ARGS ...]",
+        description="Run SCRIPT on N MPI ranks: <launcher> -n N <mpi_args> python -m mpi4py "
+        "SCRIPT ARGS. An uncaught exception on any rank ends the whole job.",
+>>>>>>> compat
     )
     run.add_argument(
         "-n", dest="n_ranks", metavar="N", type=positive_int,
@@ -84,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--checkpoint", metavar="DIR", default="spinn_checkpoint",
         help="the checkpoint directory for --checkpoint-every (default: ./spinn_checkpoint)",
+    )
+    run.add_argument(
+        "--spinnaker-compat", action="store_true",
+        help="run a sPyNNaker script: `import pyNN.spiNNaker` gives spinn.compat, spinn's "
+             "sPyNNaker dialect (sets SPINN_SPINNAKER_COMPAT=1)",
     )
     run.add_argument(
         "--print", dest="print_only", action="store_true",
@@ -155,6 +167,8 @@ def _run(options: argparse.Namespace) -> int:
     if options.checkpoint_every:
         env["SPINN_CHECKPOINT_EVERY"] = repr(options.checkpoint_every)
         env["SPINN_CHECKPOINT"] = os.path.abspath(options.checkpoint)
+    if options.spinnaker_compat:        # spinn_pynn_alias: pyNN.spiNNaker -> spinn.compat
+        env["SPINN_SPINNAKER_COMPAT"] = "1"
     if options.quiet:
         env["SPINN_QUIET"] = "1"
     elif sys.stderr.isatty():

@@ -104,6 +104,9 @@ class RankImage:
     replicated: tuple = ()
     #: ids of every replicated population (decided at the first build)
     replicated_populations: tuple = ()
+    #: ``(population id, seed)`` of the populations with their own seed
+    #: (:func:`spinn.rng.population_seed`); the others use ``seed``
+    population_seeds: tuple = ()
 
     @property
     def n_local(self) -> int:
@@ -275,7 +278,15 @@ def build_rank_image(spec: NetworkSpec, mapping, rank: int,
         needed_first_gid=frozen_array(first[needed]), rules=synapse_rules(spec, synapses),
         fused=build_fused(spec, neurons, geometry_of),
         replicated=build_replicated(spec, synapses.source_gid, replicated),
-        replicated_populations=tuple(sorted(replicated)))
+        replicated_populations=tuple(sorted(replicated)),
+        population_seeds=population_seeds(spec))
+
+
+def population_seeds(spec: NetworkSpec) -> tuple:
+    """``(population id, stream seed)`` of every population with its own seed."""
+    from .rng import population_seed
+    return tuple((p.id, population_seed(p.seed, p.id)) for p in spec.populations
+                 if p.seed is not None)
 
 
 def synapse_rules(spec: NetworkSpec, synapses: SynapseImage) -> tuple:

@@ -74,6 +74,8 @@ def _decode(obj):
             fields["fused"] = tuple(fields["fused"])
             fields["replicated"] = tuple(fields.get("replicated", ()))
             fields["replicated_populations"] = tuple(fields.get("replicated_populations", ()))
+            fields["population_seeds"] = tuple(tuple(p) for p in
+                                               fields.get("population_seeds", ()))
         if (cls in (GroupImage, FusedImage, ReplicatedImage)
                 and fields["spike_times"] is not None):
             fields["spike_times"] = tuple(fields["spike_times"])

@@ -223,6 +223,11 @@ class PopulationSpec(_Described):
     record: MappingProxyType = field(default_factory=dict)
     #: positions (3, size) for distance-dependent connectors, or None
     positions: object = None
+    #: the population's own seed (sPyNNaker's ``Population(..., seed=...)``,
+    #: :mod:`spinn.compat`), or None for the network seed: its random
+    #: parameters and initial values and its per-step random streams (a
+    #: Poisson source's spikes) then come from it (:func:`spinn.rng.population_seed`)
+    seed: int | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "params", _mapping(
@@ -513,7 +518,8 @@ def _changed_keys(old, new) -> set:
             if k not in old or k not in new or not _same(old[k], new[k])}
 
 
-_POPULATION_FIXED = ("label", "size", "model", "first_gid", "max_atoms_per_core", "positions")
+_POPULATION_FIXED = ("label", "size", "model", "first_gid", "max_atoms_per_core", "positions",
+                     "seed")
 _PROJECTION_FIXED = ("pre", "post", "pre_populations", "post_populations", "connector", "seed",
                      "weight", "delay", "receptor", "receptor_name", "weight_sign",
                      "plasticity", "short_term", "space")

@@ -60,10 +60,43 @@ def stream_key(*parts: int) -> np.uint64:
     return np.uint64(h)
 
 
+def stream_keys(seed, *parts: int):
+    """:func:`stream_key` of ``(seed, *parts)`` where ``seed`` is an int (a
+    scalar key) or a per-neuron uint64 array of seeds (an array of keys, one
+    per neuron: a group holding populations with their own seeds, see
+    :func:`population_seed`).
+    """
+    if np.ndim(seed) == 0:
+        return stream_key(int(seed), *parts)
+    seeds = np.asarray(seed, dtype=np.uint64)
+    uniq, inverse = np.unique(seeds, return_inverse=True)
+    keys = np.array([stream_key(int(s), *parts) for s in uniq.tolist()], dtype=np.uint64)
+    return keys[inverse.reshape(seeds.shape)]
+
+
+def select_keys(key, index):
+    """The keys of neurons ``index`` (a scalar key is everybody's)."""
+    return key if np.ndim(key) == 0 else key[index]
+
+
+#: tag folded into the seed of a population that has its own seed
+_POPULATION_SEED = 0x5EED
+
+
+def population_seed(seed: int, population_id: int) -> int:
+    """The seed the per-step random streams of population ``population_id``
+    use when it was given its own ``seed`` (sPyNNaker's ``Population(...,
+    seed=...)``) instead of the network seed: a function of that seed and
+    the population id only, so two populations with the same seed still
+    draw different numbers, and neither depends on the network seed."""
+    return int(stream_key(int(seed), _POPULATION_SEED, int(population_id)))
+
+
 def hashed_uniform(key: np.uint64, gids: np.ndarray, step: int) -> np.ndarray:
     """One uniform number in [0, 1) per gid for this step.
 
-    Pure function of ``(key, gid, step)``: slicing-independent.
+    Pure function of ``(key, gid, step)``: slicing-independent. ``key`` is
+    one stream key, or one per gid (:func:`stream_keys`).
     """
     with np.errstate(over="ignore"):
         x = gids.astype(np.uint64) * _GOLDEN ^ (np.uint64(step) * _M2) ^ key

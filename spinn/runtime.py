@@ -48,7 +48,19 @@ class CellGroupSlot:
         self.populations = image.populations   # (pop id, gid lo, gid hi, local lo)
 
 
-def _make_group(image, dt: float, seed: int):
+def group_seed(image_seed: int, population_seeds: tuple, populations) -> object:
+    """The seed a cell group's model gets: the network seed, or, when one of
+    its populations has its own seed, one seed per neuron.
+    ``populations`` are ``(population id, first gid, end gid)`` in the
+    group's neuron order."""
+    own = dict(population_seeds)
+    if not own or not any(p in own for p, _, _ in populations):
+        return image_seed
+    return np.concatenate([np.full(b - a, own.get(p, image_seed), dtype=np.uint64)
+                           for p, a, b in populations])
+
+
+def _make_group(image, dt: float, seed):
     cls = MODELS[image.model]
     extra = {"spike_times": image.spike_times} if image.spike_times is not None else {}
     initial = {name: np.array(values) for name, values in image.initial.items()}
@@ -120,11 +132,13 @@ class RankRuntime:
         self.n_local = image.n_local
         ranges_ = np.zeros((0, 2), dtype=np.int64)
         self.neurons = LocalNeurons(np.asarray(image.local_gids), ranges_)
-        self.slots = [CellGroupSlot(g, _make_group(g, self.dt, image.seed)) for g in image.groups]
+        seeds = image.population_seeds
+        self.slots = [CellGroupSlot(g, _make_group(g, self.dt, group_seed(
+            image.seed, seeds, [p[:3] for p in g.populations]))) for g in image.groups]
         syn = image.synapses
         self.stride = N_RECEPTORS * self.n_local
-        self.fused = [FusedInput(f, self.dt, image.seed, self.stride, self.n_local)
-                      for f in image.fused]
+        self.fused = [FusedInput(f, self.dt, group_seed(image.seed, seeds, [(
+            f.population, 0, f.index.size)]), self.stride, self.n_local) for f in image.fused]
         self._fused_events: dict = {}      # step -> [(first gid, fused input, neurons, counts)]
         self.n_slots = max([syn.n_slots] + [int(f.delay.max()) + 1 for f in image.fused
                                             if f.delay.size])
@@ -132,8 +146,9 @@ class RankRuntime:
         self._build_rules()
         self._build_routing()
         self._build_decoding()
-        self.replicated = [ReplicatedInput(r, self.dt, image.seed, self.source_key,
-                                           self.source_gid) for r in image.replicated]
+        self.replicated = [ReplicatedInput(r, self.dt, group_seed(image.seed, seeds, [(
+            r.population, 0, r.index.size)]), self.source_key, self.source_gid)
+            for r in image.replicated]
         self._replicated_keys: dict = {}   # step -> keys of the replicated sources' spikes
         self.recorder = RankRecorder(self.slots, self.n_local, self.neurons.index)
         self._compiled = kernels.compiled

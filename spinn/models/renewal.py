@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..rng import exact_exp, hashed_uniform, stream_key
+from ..rng import exact_exp, hashed_uniform, select_keys, stream_keys
 from .lif import refractory_steps
 from .ode import require
 from .sources import SpikeSource, poisson_counts
@@ -52,7 +52,7 @@ class SpikeSourcePoissonRefractoryGroup(SpikeSource):
         self.n = len(gids)
         self.dt = dt
         self.state = {}
-        self.key = stream_key(seed, 0x5052)
+        self.key = stream_keys(seed, 0x5052)     # one, or one per neuron
         self.dead = np.zeros(self.n, dtype=np.int64)      # steps of dead time left
         self.set_parameters(params)
 
@@ -147,16 +147,16 @@ class SpikeSourceGammaGroup(SpikeSource):
         self.window = _window(self.begin, end, active)
         self.active = active
 
-    def key(self, *parts: int) -> np.uint64:
+    def key(self, *parts: int):
         key = self._keys.get(parts)
         if key is None:
-            key = self._keys[parts] = stream_key(self.seed, self.STREAM, *parts)
+            key = self._keys[parts] = stream_keys(self.seed, self.STREAM, *parts)
         return key
 
     def intervals(self, idx: np.ndarray, k: int, draw: int) -> np.ndarray:
         """One gamma interval (ms) for each neuron ``idx`` (draw ``draw`` of step ``k``)."""
         return self.scale[idx] * gamma_variates(
-            lambda *parts: self.key(draw, *parts), self.gids[idx], k, self.shape[idx])
+            lambda *parts: select_keys(self.key(draw, *parts), idx), self.gids[idx], k, self.shape[idx])
 
     def step(self, k, exc, inh):
         if not self.window[0] <= k <= self.window[1]:
@@ -191,7 +191,8 @@ def gamma_variates(key, gids: np.ndarray, step: int, shape: np.ndarray) -> np.nd
     ``c = 1/sqrt(9d)``, accept ``d (1 + c x)^3`` (``x`` standard normal, by
     Box-Muller) with probability ``exp(x^2/2 + d - d v + d log v)``; for
     ``shape < 1`` draw with ``shape + 1`` and multiply by ``U^(1/shape)``.
-    ``key(attempt, component)`` gives the stream key of each uniform.
+    ``key(attempt, component)`` gives the stream key of each uniform (one,
+    or one per gid).
     """
     boost = shape < 1.0
     a = np.where(boost, shape + 1.0, shape)
@@ -204,9 +205,9 @@ def gamma_variates(key, gids: np.ndarray, step: int, shape: np.ndarray) -> np.nd
         if attempt == 1000:      # acceptance is >= 95% per attempt: never in practice
             raise RuntimeError("gamma_variates: no acceptance after 1000 attempts")
         g = gids[pending]
-        u1 = 1.0 - hashed_uniform(key(attempt, 0), g, step)       # in (0, 1]
-        u2 = hashed_uniform(key(attempt, 1), g, step)
-        u3 = 1.0 - hashed_uniform(key(attempt, 2), g, step)
+        u1 = 1.0 - hashed_uniform(select_keys(key(attempt, 0), pending), g, step)  # (0, 1]
+        u2 = hashed_uniform(select_keys(key(attempt, 1), pending), g, step)
+        u3 = 1.0 - hashed_uniform(select_keys(key(attempt, 2), pending), g, step)
         x = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
         dd = d[pending]
         t = 1.0 + c[pending] * x
@@ -218,6 +219,6 @@ def gamma_variates(key, gids: np.ndarray, step: int, shape: np.ndarray) -> np.nd
         attempt += 1
     if boost.any():
         b = np.flatnonzero(boost)
-        u = 1.0 - hashed_uniform(key(-1, 3), gids[b], step)
+        u = 1.0 - hashed_uniform(select_keys(key(-1, 3), b), gids[b], step)
         out[b] *= u ** (1.0 / shape[b])
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import kernels
-from ..rng import exact_exp, hashed_uniform, stream_key
+from ..rng import exact_exp, hashed_uniform, stream_keys
 
 
 class SpikeSource:
@@ -81,7 +81,8 @@ class SpikeSourcePoissonGroup(SpikeSource):
         self.gids = gids
         self.n = len(gids)
         self.state = {}
-        self.key = stream_key(seed, 0x5050)
+        # one key, or one per neuron when some population has its own seed
+        self.key = stream_keys(seed, 0x5050)
         self.dt = dt
         self._none = np.zeros(0, dtype=np.int64)
         self.set_parameters(params)
@@ -100,7 +101,8 @@ class SpikeSourcePoissonGroup(SpikeSource):
         self.window = ((int(self.first[active].min()), int(self.last[active].max()))
                        if active.any() else (1, 0))
         self.table = count_table(self.lam, self.p0)
-        self._compiled = kernels.compiled
+        # the compiled step takes one key for the group
+        self._compiled = kernels.compiled if np.ndim(self.key) == 0 else None
         if self._compiled is not None:
             self._fired = np.empty(self.n, dtype=np.int64)
             self._counts = np.empty(self.n, dtype=np.int64)

@@ -197,7 +197,7 @@ class _ParameterMixin:
                         lists[i] = new.of(j)
                     spike_times = SpikeTimes.from_lists(lists)
                 continue
-            new = neuron_value(value, self.size, PARAMETER, spec.id, name)
+            new = neuron_value(value, self.size, PARAMETER, spec.id, name, spec.seed)
             if whole:
                 params[name] = new
             else:
@@ -212,7 +212,7 @@ class _ParameterMixin:
         root = self._root()
         spec = root._spec
         initial_values.shape = (self.size,)
-        new = neuron_value(initial_values, self.size, INITIAL, spec.id, variable)
+        new = neuron_value(initial_values, self.size, INITIAL, spec.id, variable, spec.seed)
         initial = dict(spec.initial)
         if self is not root:
             full = values_at(initial.get(variable, 0.0), np.arange(root.size))
@@ -326,6 +326,8 @@ class Population(_ParameterMixin, common.Population):
                 f"Population '{self.label}': cell type {type(self.celltype).__name__} is not a "
                 "spinn standard model")
         pid = len(state.network.populations)
+        # a population's own seed: set by spinn.compat's Population(seed=...)
+        seed = getattr(self, "_own_seed", None)
         ps = self.celltype.native_parameters
         ps.shape = (self.size,)
         params, spike_times = {}, None
@@ -333,13 +335,13 @@ class Population(_ParameterMixin, common.Population):
             if name == "spike_times":
                 spike_times = _spike_times(value, self.size)
             else:
-                params[name] = neuron_value(value, self.size, PARAMETER, pid, name)
+                params[name] = neuron_value(value, self.size, PARAMETER, pid, name, seed)
         model = self.celltype.engine_model
         self._spec = PopulationSpec(
             id=pid, label=self.label or f"population{self.size}", size=self.size, model=model,
             first_gid=first, params=params, initial={},
             max_atoms_per_core=state.default_max_per_core.get(model, 256),
-            spike_times=spike_times)
+            spike_times=spike_times, seed=seed)
         state.network.add("populations", self._spec)
         state.populations.append(self)
 

@@ -184,6 +184,13 @@ class Recorder(recording.Recorder):
     def _spec(self):
         return self.population._spec
 
+    def _engine_name(self, name: str) -> str:
+        """The engine's state variable recorded under PyNN's ``name``: the
+        same, except where the cell type says otherwise (``engine_variables``:
+        spinn.compat records a current-based cell's ``isyn_exc`` under
+        sPyNNaker's name ``gsyn_exc``)."""
+        return getattr(self.population.celltype, "engine_variables", {}).get(name, name)
+
     def _sync(self):
         """Copy PyNN's record settings into the population's spec.
 
@@ -206,7 +213,7 @@ class Recorder(recording.Recorder):
                 same = next((r for c, r in list(made.values()) + list(cache.values())
                              if c is cells), None)
                 rs = RecordSpec(same.indices if same is not None else cells.indices, interval)
-            record[variable.name] = rs
+            record[self._engine_name(variable.name)] = rs
             made[variable.name] = (cells, rs)
         self._record_specs = made
         self.population._spec = state.network.replace("populations", spec.id, record=record)
@@ -318,7 +325,8 @@ class Recorder(recording.Recorder):
         sim, spec = state.built_simulation(), self._spec()
         interval = max(1, int(round(self.sampling_interval / state.dt)))
         first = int(round(float(self._recording_start_time) / state.dt))
-        return sim.gather_signal(spec.id, variable.name, cells.gids, first, interval)
+        return sim.gather_signal(spec.id, self._engine_name(variable.name), cells.gids, first,
+                                 interval)
 
     # PyNN's hooks, for code that calls them directly (the segment above gathers itself)
     def _get_spiketimes(self, ids, clear=False):

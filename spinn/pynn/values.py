@@ -25,17 +25,21 @@ from .simulator import state
 PARAMETER, INITIAL, SYNAPSE, SYNAPSE_SET, POSITIONS = 1, 2, 3, 4, 5
 
 
-def random_value(distribution: RandomDistribution, *coordinates) -> RandomValue:
-    """A RandomDistribution as a keyed RandomValue at ``coordinates``."""
+def random_value(distribution: RandomDistribution, *coordinates,
+                 default_seed=None) -> RandomValue:
+    """A RandomDistribution as a keyed RandomValue at ``coordinates``.
+
+    An unseeded distribution takes ``default_seed`` (a population's own
+    seed, :mod:`spinn.compat`) or else the network seed."""
     seed = getattr(distribution.rng, "seed", None)
     if seed is None:
-        seed = state.network.seed
+        seed = state.network.seed if default_seed is None else default_seed
     return RandomValue(distribution.name, tuple(distribution.parameters.items()),
                        int(stream_key(int(seed), *coordinates)))
 
 
 def checked_random_value(distribution: RandomDistribution, owner, name: str,
-                         *coordinates) -> RandomValue:
+                         *coordinates, default_seed=None) -> RandomValue:
     """:func:`random_value`, a distribution it cannot draw from (a NaN or
     infinite parameter, a negative width ...) refused with a NetworkError
     naming ``owner`` (a description, or None: :class:`~spinn.validation.Unnamed`)
@@ -45,7 +49,7 @@ def checked_random_value(distribution: RandomDistribution, owner, name: str,
         for key, v in params.items():
             if isinstance(v, (int, float, np.integer, np.floating)) and not np.isfinite(v):
                 raise ValueError(f"its parameter {key} is not finite")
-        return random_value(distribution, *coordinates)
+        return random_value(distribution, *coordinates, default_seed=default_seed)
     except (ValueError, OverflowError, TypeError, ZeroDivisionError) as exc:
         args = ", ".join(f"{k}={v!r}" for k, v in distribution.parameters.items())
         message = (f"{name} = RandomDistribution('{distribution.name}', {args}) cannot be "
@@ -64,16 +68,18 @@ def is_random(value) -> bool:
     return isinstance(value, larray) and isinstance(value.base_value, RandomDistribution)
 
 
-def neuron_value(value, size: int, kind: int, object_id: int, name: str):
+def neuron_value(value, size: int, kind: int, object_id: int, name: str, seed=None):
     """A per-neuron value as the engine's: a number, a read-only array, or a
-    RandomValue keyed by (kind, object, name, how often it was set)."""
+    RandomValue keyed by (kind, object, name, how often it was set); an
+    unseeded distribution draws from ``seed`` (the population's own) if given."""
     if isinstance(value, RandomDistribution):
         value = larray(value, shape=(size,))
     if isinstance(value, larray):
         if is_random(value):
             serial = state.network.next_serial(kind, object_id, name)
             drawn = checked_random_value(value.base_value, _population_name(object_id),
-                                         name, kind, object_id, name_code(name), serial)
+                                         name, kind, object_id, name_code(name), serial,
+                                         default_seed=seed)
             if not value.operations:
                 return drawn
             # arithmetic on the distribution: apply it to the keyed draw

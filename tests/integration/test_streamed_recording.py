@@ -138,4 +138,4 @@ def test_sigterm_during_a_run_keeps_what_was_recorded(tmp_path):
     n = sum(len(st) for st in block.segments[0].spiketrains)
     assert n > 100 * 50 * meta["step"] * 1e-4 * 0.5      # about rate x cells x time
     assert max(st.magnitude.max() for st in block.segments[0].spiketrains if len(st)) \
-        <= meta["t_ms"] + 1e-9
+        <= meta["t_ms"] + 0.1 + 1e-9   # the step in progress may have recorded
