@@ -41,17 +41,11 @@ def _parser() -> argparse.ArgumentParser:
         "run",
         help="run a script on N MPI ranks",
         usage="spinn run [-h] [-n N] [--profile P] [--cluster FILE] [--quiet] [--statistics FILE] "
-<<<<<<< HEAD
-        "[--real-time] [--output DIR] [--checkpoint-every T [--checkpoint DIR]] [--print] SCRIPT [ARGS ...]",
+        "[--real-time] [--output DIR] [--checkpoint-every T [--checkpoint DIR]] "
+        "[--spinnaker-compat] [--print] SCRIPT [ARGS ...]",
         description="Run SCRIPT on N MPI ranks: <launcher> -n N <mpi_args> python -m launch.rank "
         "SCRIPT ARGS. An uncaught exception on any rank, or a rank killed by a signal, ends the "
         "whole job, and spinn says once what happened and on which ranks.",
-=======
-        "[--output DIR] [--checkpoint-every T [--checkpoint DIR]] [--spinnaker-compat] [--print] "
-        "SCRIPT [ARGS ...]",
-        description="Run SCRIPT on N MPI ranks: <launcher> -n N <mpi_args> python -m mpi4py "
-        "SCRIPT ARGS. An uncaught exception on any rank ends the whole job.",
->>>>>>> compat
     )
     run.add_argument(
         "-n", dest="n_ranks", metavar="N", type=positive_int,
