@@ -360,7 +360,7 @@ def test_spinnaker_script_runs_and_is_rank_invariant(tmp_path):
 def test_spinn_run_spinnaker_compat_sets_the_switch(tmp_path, monkeypatch):
     from launch import cli
     seen = {}
-    monkeypatch.setattr(cli, "run_job", lambda line, env: seen.update(env) or 0)
+    monkeypatch.setattr(cli, "run_job", lambda line, env, **kw: seen.update(env) or 0)
     script = tmp_path / "s.py"
     script.write_text("import pyNN.spiNNaker\n")
     assert cli.main(["run", "-n", "1", "--spinnaker-compat", str(script)]) == 0
