@@ -8,8 +8,9 @@ NIR's equations are continuous in time; spinn integrates them with **forward
 Euler** over a step of ``dt`` (the discretisation of the frameworks that
 export and run NIR: snnTorch, Norse, Sinabs, Lava), every state variable
 advanced with the values at the start of the step. In step ``k`` the input
-signal is ``S = exc + inh + i_offset`` (the summed weights of the spikes that
-arrive in the step plus a constant, e.g. an ``Affine`` bias), and::
+signal is ``S = (exc + inh) + (i_offset + i_inj)`` (the summed weights of the spikes that
+arrive in the step plus a constant, e.g. an ``Affine`` bias, plus any
+injected current), and::
 
     I_eff = I                  if synapse (CubaLIF, CubaLI)   else  S
     I     = I + (dt/tau_syn) * (w_in * S - I)                  (synapse only)
@@ -66,9 +67,7 @@ class NIRNeuronGroup:
     def step(self, k: int, exc: np.ndarray, inh: np.ndarray):
         s, p = self.state, self.p
         v, isyn = s["v"], s["isyn"]
-        inp = (exc + inh) + p["i_offset"]
-        if self.injected:
-            inp = inp + self.i_inj
+        inp = (exc + inh) + (p["i_offset"] + self.i_inj)   # i_inj: current sources
         i_eff = np.where(self.has_syn, isyn, inp)
         new_i = isyn + self.a_syn * (p["w_in"] * inp - isyn)
         np.copyto(isyn, new_i, where=self.has_syn)

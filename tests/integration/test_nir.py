@@ -51,6 +51,18 @@ def _linear(node, x):
     if kind == "Conv2d":
         return _conv2d(x, node.weight, node.bias, int(np.ravel(node.stride)[0]),
                        int(np.ravel(node.padding)[0]))
+    if kind == "Scale":
+        return x * node.scale
+    if kind == "Conv1d":
+        c, n = x.shape
+        o, _, k = node.weight.shape
+        pad, st = int(np.ravel(node.padding)[0]), int(np.ravel(node.stride)[0])
+        xp = np.zeros((c, n + 2 * pad))
+        xp[:, pad:pad + n] = x
+        no = (n + 2 * pad - k) // st + 1
+        y = np.stack([np.tensordot(node.weight, xp[:, j * st:j * st + k], axes=([1, 2], [0, 1]))
+                      for j in range(no)], axis=1)
+        return y + node.bias[:, None]
     if kind == "SumPool2d":
         k, s = int(np.ravel(node.kernel_size)[0]), int(np.ravel(node.stride)[0])
         c, h, w = x.shape
@@ -173,12 +185,36 @@ def conv_graph(seed=3):
     return nir.NIRGraph(nodes=nodes, edges=edges)
 
 
+def misc_graph(seed=4):
+    """Conv1d -> LIF -> Flatten -> Linear -> Scale -> Threshold -> Linear -> I."""
+    rng = np.random.default_rng(seed)
+    c_in, n, c = 2, 12, 3
+    nodes = {
+        "in": nir.Input(np.array([c_in, n])),
+        "conv": nir.Conv1d(input_shape=n, weight=_q(rng.normal(0, 0.8, (c, c_in, 3))),
+                           stride=1, padding=1, dilation=1, groups=1,
+                           bias=_q(rng.normal(0, 0.05, c), 1 / 256)),
+        "lif": _lif((c, n), rng),
+        "flat": nir.Flatten(input_type={"input": np.array([c, n])}, start_dim=0),
+        "w1": nir.Linear(_q(rng.normal(0, 1, (6, c * n)))),
+        "scale": nir.Scale(_q(1 + rng.random(6), 1 / 8)),
+        "thr": nir.Threshold(np.full(6, 0.5)),
+        "w2": nir.Linear(_q(rng.normal(0, 1, (4, 6)))),
+        "int": nir.I(r=np.full(4, 2.0)),
+        "out": nir.Output(np.array([4])),
+    }
+    order = list(nodes)
+    return nir.NIRGraph(nodes=nodes, edges=list(zip(order[:-1], order[1:])))
+
+
 def _inputs(shape, n_steps, p, seed):
     return (np.random.default_rng(seed).random((n_steps,) + tuple(shape)) < p).astype(float)
 
 
-def _spinn(graph, x, n_steps, n_ranks):
+def _spinn(graph, x, n_steps, n_ranks, per_core=None):
     sim.setup(timestep=1.0, quiet=True, n_virtual_ranks=n_ranks)
+    if per_core:        # populations split into slices over the ranks
+        sim.set_number_of_neurons_per_core(sim.extra_models.NIR_neuron, per_core)
     try:
         net = snir.load(graph, dt=DT)
         return net.run(x, n_steps=n_steps)
@@ -191,11 +227,11 @@ def _agreement(a, b):
     return int(same.sum()), len(same)
 
 
-@pytest.mark.parametrize("n_ranks", [1, 2])
-def test_lif_mlp(n_ranks):
+@pytest.mark.parametrize("n_ranks,per_core", [(1, None), (2, None), (2, 7)])
+def test_lif_mlp(n_ranks, per_core):
     g, T = mlp_graph(), 60
     x = _inputs((20,), T, 0.3, 10)
-    out = _spinn(g, x, T, n_ranks)
+    out = _spinn(g, x, T, n_ranks, per_core)
     ref = reference(g, x, T)["lif_1"][0]
     same, total = _agreement(out, ref)
     print(f"LIF MLP, {n_ranks} rank(s): {same}/{total} steps identical, "
@@ -232,6 +268,38 @@ def test_conv_net(n_ranks):
           f"{int(ref['lif2'][0].sum())} spikes per layer")
     assert ref["lif2"][0].sum() > 5 and ref["if"][0].sum() > 5
     assert same == total
+
+
+@pytest.mark.parametrize("n_ranks", [1, 2])
+def test_conv1d_scale_threshold_integrator(n_ranks):
+    g, T = misc_graph(), 50
+    x = _inputs((2, 12), T, 0.3, 14)
+    out = _spinn(g, x, T, n_ranks, per_core=5)
+    ref = reference(g, x, T)
+    print(f"Conv1d/Threshold/I, {n_ranks} rank(s): "
+          f"{_agreement(out, ref['int'][1])[0]}/{T} steps identical, "
+          f"{int(ref['lif'][0].sum())}/{int(ref['thr'][0].sum())} spikes")
+    assert ref["thr"][0].sum() > 5
+    np.testing.assert_array_equal(out, ref["int"][1])
+
+
+def test_demo_file():
+    """examples/nir_demo.nir (unquantised weights) against the reference."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "examples" / "nir_demo.py"
+    spec = importlib.util.spec_from_file_location("nir_demo", path)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    g = nir.read(demo.NIR_FILE)
+    x, T = demo.moving_bar(), demo.STEPS
+    ref = reference(g, x, T)["out_lif"][0]
+    for n_ranks in (1, 2):
+        out = _spinn(g, x, T, n_ranks)
+        same, total = _agreement(out, ref)
+        print(f"nir_demo, {n_ranks} rank(s): {same}/{total} steps identical, "
+              f"{int(ref.sum())} output spikes")
+        assert same == total
 
 
 def test_file_round_trip(tmp_path):
