@@ -321,3 +321,14 @@ def test_unsupported_node_is_named():
             snir.load(g, dt=DT)
     finally:
         sim.end()
+
+
+def test_output_after_linear_node_is_refused():
+    g = nir.NIRGraph.from_list(nir.Input(np.array([3])), nir.Linear(np.ones((2, 3))),
+                               nir.Output(np.array([2])))
+    sim.setup(timestep=1.0, quiet=True)
+    try:
+        with pytest.raises(snir.NIRError, match="Output node 'output' must follow"):
+            snir.load(g, dt=DT)
+    finally:
+        sim.end()
