@@ -40,3 +40,4 @@ def list_standard_models():
             if isinstance(obj, type) and issubclass(obj, StandardCellType)
             and hasattr(obj, "engine_model")]
 from . import io                                                  # noqa: F401,E402
+from . import nir                                                 # noqa: F401,E402
