@@ -43,7 +43,7 @@ def update_cost(name: str) -> float:
 
 
 def _default(model: str, parameter: str) -> float:
-    pynn = getattr(sim, model, None) or getattr(sim.extra_models, "Izhikevich_curr_exp")
+    pynn = getattr(sim, model, None) or getattr(sim.extra_models, model)
     value = pynn.default_parameters.get(parameter, 0.0)
     if parameter == "rate":
         return 10.0
@@ -55,7 +55,7 @@ def _default(model: str, parameter: str) -> float:
 
 
 def _initial(model: str, variable: str) -> float:
-    pynn = getattr(sim, model, None) or getattr(sim.extra_models, "Izhikevich_curr_exp")
+    pynn = getattr(sim, model, None) or getattr(sim.extra_models, model)
     return float(pynn.default_initial_values.get(variable, 0.0))
 
 

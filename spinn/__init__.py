@@ -41,3 +41,4 @@ def list_standard_models():
             and hasattr(obj, "engine_model")]
 from . import io                                                  # noqa: F401,E402
 from . import live                                                # noqa: F401,E402
+from . import nir                                                 # noqa: F401,E402

@@ -24,6 +24,8 @@ UPDATE_SECONDS = {
     "HH_cond_exp": 1.92e-06,
     "SpikeSourceGamma": 1.79e-09,
     "SpikeSourcePoissonRefractory": 8.55e-09,
+    # measured 2026-12-04 against IF_curr_exp in the same run, scaled to this table
+    "NIR_neuron": 2.2e-08,
 }
 
 #: seconds per synaptic event delivered (decode, gather, add into the ring)

@@ -60,6 +60,7 @@ RULES = {
                                      **_TIMES},
     "SpikeSourceGamma": {"alpha": POSITIVE, "beta": NON_NEGATIVE, **_TIMES},
     "SpikeSourceArray": {},
+    "NIR_neuron": {"dt": POSITIVE, "tau_mem": POSITIVE, "tau_syn": POSITIVE},
 }
 
 #: current source kind -> parameter -> rule (every parameter must be finite)

@@ -19,6 +19,7 @@ from .conductance import IF_cond_alpha, IF_cond_exp
 from .hh import HH_cond_exp
 from .izhikevich import Izhikevich, IzhikevichCurrExp
 from .lif import IF_curr_alpha, IF_curr_delta, IF_curr_exp
+from .nir import NIRNeuronGroup
 from .renewal import SpikeSourceGammaGroup, SpikeSourcePoissonRefractoryGroup
 from .sources import SpikeSourceArrayGroup, SpikeSourcePoissonGroup
 
@@ -63,4 +64,5 @@ MODELS = {
     "HH_cond_exp": HH_cond_exp,
     "SpikeSourceGamma": SpikeSourceGammaGroup,
     "SpikeSourcePoissonRefractory": SpikeSourcePoissonRefractoryGroup,
+    "NIR_neuron": NIRNeuronGroup,
 }

@@ -9,7 +9,7 @@ from pyNN.standardmodels import StandardCellType
 
 from .standardmodels import identity_translations
 
-__all__ = ["Izhikevich_curr_exp"]
+__all__ = ["Izhikevich_curr_exp", "NIR_neuron"]
 
 
 class Izhikevich_curr_exp(StandardCellType):
@@ -27,3 +27,23 @@ class Izhikevich_curr_exp(StandardCellType):
     injectable = True
     translations = identity_translations(*default_parameters)
     engine_model = "Izhikevich_curr_exp"
+
+
+class NIR_neuron(StandardCellType):
+    """The neuron nodes of NIR (``LIF``, ``CubaLIF``, ``LI``, ``CubaLI``, ``IF``,
+    ``I``, ``Threshold``) with NIR's own dimensionless parameters, integrated
+    with forward Euler (the equations and step order: :mod:`spinn.models.nir`).
+    :func:`spinn.nir.load` creates populations of it from a NIR graph.
+    Weights (both receptors) add to the input signal ``S``; negative weights
+    go to the ``inhibitory`` receptor."""
+    default_parameters = {"dt": 1.0, "tau_mem": 1.0, "r": 1.0, "v_leak": 0.0, "v_threshold": 1.0,
+                          "v_reset": 0.0, "tau_syn": 1.0, "w_in": 1.0, "i_offset": 0.0,
+                          "leak": 1.0, "synapse": 0.0, "spiking": 1.0, "stateless": 0.0}
+    default_initial_values = {"v": 0.0, "isyn": 0.0}
+    recordable = ["spikes", "v", "isyn"]
+    units = {"v": "dimensionless", "isyn": "dimensionless"}
+    receptor_types = ("excitatory", "inhibitory")
+    conductance_based = False
+    injectable = True
+    translations = identity_translations(*default_parameters)
+    engine_model = "NIR_neuron"

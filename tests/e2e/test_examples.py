@@ -60,3 +60,18 @@ def test_readme_quickstart_on_two_ranks(tmp_path):
     n = int(lines[0].split()[0])
     assert 10_000 < n < 60_000                       # 10-60 Hz: the network fires
     assert (tmp_path / "quickstart.pkl").exists()
+
+
+def test_nir_demo_on_1_and_2_ranks():
+    """examples/nir_demo.py (a NIR file through spinn.nir): the same classification
+    line, printed once, on 1 and 2 ranks."""
+    pytest.importorskip("nir")
+    lines = []
+    for n in (1, 2):
+        stdout = spinn_run(n, "examples/nir_demo.py")
+        found = [ln for ln in stdout.splitlines() if ln.startswith("output spikes per class")]
+        assert len(found) == 1
+        assert f"on {n} rank(s)" in found[0]
+        lines.append(found[0].split("; load")[0])
+    assert lines[0] == lines[1]
+    assert "[0, 0, 0, 0, 0, 0, 0, 0, 0, 0]" not in lines[0]
