@@ -544,6 +544,8 @@ def changes_between(old: NetworkSpec, new: NetworkSpec) -> Changes:
         if a is b:
             continue
         for name in _POPULATION_FIXED:
+            if name == "positions" and a.positions is None:
+                continue    # given when a projection first needs them: not a change
             if not _same(getattr(a, name), getattr(b, name)):
                 raise SimulationStateError(f"{b.describe()}: {name} cannot change after the "
                                            "network was built")

@@ -44,11 +44,25 @@ _GENERIC = 0x6E4E
 class Connection(common.Connection):
     """One synapse, as PyNN's ``Projection.connections`` yields it."""
 
-    def __init__(self, pre, post, weight, delay):
-        self.presynaptic_index = int(pre)
-        self.postsynaptic_index = int(post)
-        self.weight = float(weight)
-        self.delay = float(delay)
+    def __init__(self, pre, post, weight, delay, projection=None):
+        object.__setattr__(self, "presynaptic_index", int(pre))
+        object.__setattr__(self, "postsynaptic_index", int(post))
+        object.__setattr__(self, "weight", float(weight))
+        object.__setattr__(self, "delay", float(delay))
+        object.__setattr__(self, "_projection", projection)
+
+    def __setattr__(self, name, value):
+        """``connection.weight = w`` / ``connection.delay = d`` changes the synapse in
+        its projection, through ``Projection.set`` with an (n_pre, n_post) array that
+        holds the current values and the new one (collective, like ``set``). Several
+        synapses between the same two cells all take the new value."""
+        if name in ("weight", "delay") and self._projection is not None:
+            values = self._projection.get(name, format="array", gather=True,
+                                          multiple_synapses="last")
+            values[self.presynaptic_index, self.postsynaptic_index] = value
+            self._projection.set(**{name: values})
+        object.__setattr__(self, name, float(value) if name in ("weight", "delay")
+                           else value)
 
     def as_tuple(self, *attribute_names):
         return tuple(getattr(self, name) for name in attribute_names)
@@ -332,7 +346,7 @@ class Projection(common.Projection):
     @property
     def connections(self):
         pre, post, w, d = self._gathered()
-        return [Connection(*row) for row in zip(pre, post, w, d)]
+        return [Connection(*row, projection=self) for row in zip(pre, post, w, d)]
 
     def __getitem__(self, i):
         return self.connections[i]
