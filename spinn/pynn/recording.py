@@ -62,7 +62,7 @@ class Recorder(recording.Recorder):
         if variables != "all":
             wanted = {getattr(v, "name", v) for v in variables}
             names = [n for n in names if n in wanted]
-        sim, spec = state.built_simulation(), self._spec()
+        sim, spec = state.readable_simulation(), self._spec()
         interval = max(1, int(round(self.sampling_interval / state.dt)))
         first = int(round(float(self._recording_start_time) / state.dt))
         self._prefetched = {}
@@ -101,7 +101,7 @@ class Recorder(recording.Recorder):
         spec = self._spec()
         wanted = np.sort(np.fromiter((int(i) for i in self.filter_recorded(variable, filter_ids)),
                                      dtype=np.int64))
-        gids, _ = state.built_simulation().gather_spikes(spec.id, wanted)
+        gids, _ = state.readable_simulation().gather_spikes(spec.id, wanted)
         counts = dict.fromkeys((int(i) for i in self.filter_recorded(variable, filter_ids)), 0)
         ids, n = np.unique(gids, return_counts=True)
         for i, c in zip(ids.tolist(), n.tolist()):
@@ -123,8 +123,11 @@ class Recorder(recording.Recorder):
         list with the stored segment: ``get_data("v")`` after a reset empties
         the stored segment's signals for good. This filters into new segments
         and leaves the stored ones alone.
+
+        After ``end()`` the data recorded up to then stay readable (PyNN scenario
+        test_issue499); nothing is built or updated any more.
         """
-        state.built_simulation()
+        state.readable_simulation()
         names = "all" if variables == "all" else {
             v.name for v in self._localize_variables(variables, locations)}
         data = neo.Block()
