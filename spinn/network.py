@@ -562,6 +562,8 @@ def changes_between(old: NetworkSpec, new: NetworkSpec) -> Changes:
         if a is b:
             continue
         for name in _PROJECTION_FIXED:
+            if name == "space" and a.space is None:
+                continue    # given by a later set(<attribute>=<function of distance>)
             if getattr(a, name) is not getattr(b, name) and not _same(getattr(a, name),
                                                                       getattr(b, name)):
                 raise SimulationStateError(f"{b.describe()}: {name} cannot change after the "

@@ -414,6 +414,38 @@ class Projection(common.Projection):
             attribute_names = self.synapse_type.get_parameter_names()
         self.get(attribute_names, format=format, gather=gather, with_address=with_address)
 
+    def _handle_distance_expressions(self, parameter_space):
+        """``set(delay=lambda d: ...)``: PyNN would apply the function to its own lazy
+        distance matrix; spinn evaluates functions of distance natively (on the
+        engine's positions, on the ranks that hold the synapses), so ``set`` keeps
+        them as they are. Index-based expressions, and everything during
+        construction, go to PyNN's handling."""
+        if not hasattr(self, "_spec"):
+            return super()._handle_distance_expressions(parameter_space)
+        from pyNN.core import IndexBasedExpression
+        distance = False
+        for name, value in parameter_space.items():
+            base = value.base_value
+            if callable(base) and isinstance(base, IndexBasedExpression):
+                base.projection = self
+            elif callable(base) and not isinstance(base, (RandomDistribution, larray)):
+                distance = True     # kept: a function of distance, as the constructor's
+        if distance:
+            self._give_space()
+        return parameter_space
+
+    def _give_space(self):
+        """Positions and space for a distance function given to ``set`` of a
+        projection made without one."""
+        for cells in (self.pre, self.post):
+            for pop in (cells.populations if isinstance(cells, Assembly) else [cells]):
+                root = pop.grandparent if hasattr(pop, "grandparent") else pop
+                root._sync_positions()
+        if self._spec.space is None:
+            from .spatial import space_spec
+            self._spec = state.network.replace("projections", self._spec.id,
+                                               space=space_spec(self.space))
+
     def _set_attributes(self, parameter_space):
         """``set(weight=...)``/``set(delay=...)``: numbers, RandomDistributions,
         (n_pre, n_post) arrays or distance expressions, appended to the
