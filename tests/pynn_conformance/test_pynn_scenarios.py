@@ -95,7 +95,10 @@ def _params():
 
 
 @pytest.fixture
-def sim():
+def sim(tmp_path, monkeypatch):
+    """pyNN.spinn, in a temporary working directory: some scenarios write files
+    relative to it (test_record_with_filename writes Results/...)."""
+    monkeypatch.chdir(tmp_path)
     import pyNN.spinn
     yield pyNN.spinn
     try:
