@@ -550,6 +550,8 @@ def changes_between(old: NetworkSpec, new: NetworkSpec) -> Changes:
         if a is b:
             continue
         for name in _POPULATION_FIXED:
+            if name == "positions" and a.positions is None:
+                continue    # given when a projection first needs them: not a change
             if not _same(getattr(a, name), getattr(b, name)):
                 raise SimulationStateError(f"{b.describe()}: {name} cannot change after the "
                                            "network was built")
@@ -566,6 +568,8 @@ def changes_between(old: NetworkSpec, new: NetworkSpec) -> Changes:
         if a is b:
             continue
         for name in _PROJECTION_FIXED:
+            if name == "space" and a.space is None:
+                continue    # given by a later set(<attribute>=<function of distance>)
             if getattr(a, name) is not getattr(b, name) and not _same(getattr(a, name),
                                                                       getattr(b, name)):
                 raise SimulationStateError(f"{b.describe()}: {name} cannot change after the "

@@ -91,9 +91,23 @@ class _SpinnCurrentSource:
         return ParameterSpace(public, self.get_schema(), shape=(1,))
 
     def get_parameters(self):
-        """Current parameter values as plain numbers (and Sequences)."""
-        return {name: (value.evaluate(simplify=True) if hasattr(value, "evaluate") else value)
-                for name, value in self.get_native_parameters().items()}
+        """Current parameter values as plain numbers and arrays.
+
+        A StepCurrentSource's ``times`` and ``amplitudes`` are those in effect: times
+        rounded to the timestep, of several on one step the last amplitude (as NEURON
+        and Brian 2 report them; PyNN's test_issue512)."""
+        values = {}
+        for name, value in self.get_native_parameters().items():
+            if hasattr(value, "evaluate"):
+                value = value.evaluate(simplify=True)
+            if isinstance(value, Sequence):
+                value = np.array(value.value, dtype=float)
+            values[name] = value
+        if self.kind == "step":
+            steps, amplitudes = self._spec.params["_schedule"]
+            values["times"] = steps * state.dt
+            values["amplitudes"] = np.array(amplitudes, dtype=float)
+        return values
 
     def record(self):
         self._replace(record=True)

@@ -358,9 +358,14 @@ class Population(_ParameterMixin, common.Population):
 
     def _sync_positions(self):
         """Give the engine this population's positions (for spatial connectors;
-        called when a projection needs them)."""
+        called when a projection needs them). Unchanged positions are left alone, so
+        that a projection made after a run does not look like a change of a built
+        population's positions (PyNN scenario test_issue672)."""
+        positions = self._engine_positions()
+        if _same_positions(self._spec.positions, positions):
+            return
         self._spec = state.network.replace("populations", self._spec.id,
-                                           positions=self._engine_positions())
+                                           positions=positions)
 
     def _get_positions(self):
         """PyNN's positions, except that random ones (RandomStructure, grids
@@ -379,3 +384,15 @@ class Population(_ParameterMixin, common.Population):
         self._explicit_positions = True
 
     positions = property(_get_positions, _set_positions)
+
+
+def _same_positions(old, new) -> bool:
+    from ..positions import ExplicitPositions
+    if old is None or type(old) is not type(new):
+        return False
+    if isinstance(old, ExplicitPositions):
+        return old.array.shape == new.array.shape and bool(np.all(old.array == new.array))
+    try:
+        return bool(old == new)
+    except (TypeError, ValueError):     # fields that do not compare as a whole
+        return False

@@ -44,11 +44,25 @@ _GENERIC = 0x6E4E
 class Connection(common.Connection):
     """One synapse, as PyNN's ``Projection.connections`` yields it."""
 
-    def __init__(self, pre, post, weight, delay):
-        self.presynaptic_index = int(pre)
-        self.postsynaptic_index = int(post)
-        self.weight = float(weight)
-        self.delay = float(delay)
+    def __init__(self, pre, post, weight, delay, projection=None):
+        object.__setattr__(self, "presynaptic_index", int(pre))
+        object.__setattr__(self, "postsynaptic_index", int(post))
+        object.__setattr__(self, "weight", float(weight))
+        object.__setattr__(self, "delay", float(delay))
+        object.__setattr__(self, "_projection", projection)
+
+    def __setattr__(self, name, value):
+        """``connection.weight = w`` / ``connection.delay = d`` changes the synapse in
+        its projection, through ``Projection.set`` with an (n_pre, n_post) array that
+        holds the current values and the new one (collective, like ``set``). Several
+        synapses between the same two cells all take the new value."""
+        if name in ("weight", "delay") and self._projection is not None:
+            values = self._projection.get(name, format="array", gather=True,
+                                          multiple_synapses="last")
+            values[self.presynaptic_index, self.postsynaptic_index] = value
+            self._projection.set(**{name: values})
+        object.__setattr__(self, name, float(value) if name in ("weight", "delay")
+                           else value)
 
     def as_tuple(self, *attribute_names):
         return tuple(getattr(self, name) for name in attribute_names)
@@ -332,7 +346,7 @@ class Projection(common.Projection):
     @property
     def connections(self):
         pre, post, w, d = self._gathered()
-        return [Connection(*row) for row in zip(pre, post, w, d)]
+        return [Connection(*row, projection=self) for row in zip(pre, post, w, d)]
 
     def __getitem__(self, i):
         return self.connections[i]
@@ -399,6 +413,38 @@ class Projection(common.Projection):
         if attribute_names in ("all", "connections"):
             attribute_names = self.synapse_type.get_parameter_names()
         self.get(attribute_names, format=format, gather=gather, with_address=with_address)
+
+    def _handle_distance_expressions(self, parameter_space):
+        """``set(delay=lambda d: ...)``: PyNN would apply the function to its own lazy
+        distance matrix; spinn evaluates functions of distance natively (on the
+        engine's positions, on the ranks that hold the synapses), so ``set`` keeps
+        them as they are. Index-based expressions, and everything during
+        construction, go to PyNN's handling."""
+        if not hasattr(self, "_spec"):
+            return super()._handle_distance_expressions(parameter_space)
+        from pyNN.core import IndexBasedExpression
+        distance = False
+        for name, value in parameter_space.items():
+            base = value.base_value
+            if callable(base) and isinstance(base, IndexBasedExpression):
+                base.projection = self
+            elif callable(base) and not isinstance(base, (RandomDistribution, larray)):
+                distance = True     # kept: a function of distance, as the constructor's
+        if distance:
+            self._give_space()
+        return parameter_space
+
+    def _give_space(self):
+        """Positions and space for a distance function given to ``set`` of a
+        projection made without one."""
+        for cells in (self.pre, self.post):
+            for pop in (cells.populations if isinstance(cells, Assembly) else [cells]):
+                root = pop.grandparent if hasattr(pop, "grandparent") else pop
+                root._sync_positions()
+        if self._spec.space is None:
+            from .spatial import space_spec
+            self._spec = state.network.replace("projections", self._spec.id,
+                                               space=space_spec(self.space))
 
     def _set_attributes(self, parameter_space):
         """``set(weight=...)``/``set(delay=...)``: numbers, RandomDistributions,

@@ -262,7 +262,7 @@ class Recorder(recording.Recorder):
 
     def _gather_spikes(self, cells: CellSet):
         """``(gids, times_ms)`` of the spikes of ``cells`` (collective)."""
-        sim, spec = state.built_simulation(), self._spec()
+        sim, spec = state.readable_simulation(), self._spec()
         return sim.gather_spikes(spec.id, None if cells.all else cells.gids)
 
     def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
@@ -322,7 +322,7 @@ class Recorder(recording.Recorder):
     def _gather_signal(self, variable, cells: CellSet) -> np.ndarray:
         """(n_samples, len(cells)) samples of ``variable`` since the start of
         the recording (collective)."""
-        sim, spec = state.built_simulation(), self._spec()
+        sim, spec = state.readable_simulation(), self._spec()
         interval = max(1, int(round(self.sampling_interval / state.dt)))
         first = int(round(float(self._recording_start_time) / state.dt))
         return sim.gather_signal(spec.id, self._engine_name(variable.name), cells.gids, first,
@@ -371,8 +371,11 @@ class Recorder(recording.Recorder):
         list with the stored segment: ``get_data("v")`` after a reset empties
         the stored segment's signals for good. This filters into new segments
         and leaves the stored ones alone.
+
+        After ``end()`` the data recorded up to then stay readable (PyNN scenario
+        test_issue499); nothing is built or updated any more.
         """
-        state.built_simulation()
+        state.readable_simulation()
         names = "all" if variables == "all" else {
             v.name for v in self._localize_variables(variables, locations)}
         data = neo.Block()

@@ -98,6 +98,14 @@ class State(common.control.BaseState):
         sim.build()
         return sim
 
+    def readable_simulation(self) -> Simulation:
+        """The simulation to read recorded data from: after ``end()`` the one that
+        ran, as it was (recorded data stay readable; PyNN scenario test_issue499),
+        else :meth:`built_simulation`."""
+        if not self.initialized and self.built:
+            return self.simulation
+        return self.built_simulation()
+
     @property
     def built(self) -> bool:
         return self.simulation is not None and self.simulation.built

@@ -91,10 +91,19 @@ def neuron_value(value, size: int, kind: int, object_id: int, name: str, seed=No
             if np.ndim(v) == 0:
                 return float(v)
         value.shape = (size,)
-        return np.asarray(value.evaluate(simplify=False), dtype=np.float64)
+        return _per_neuron(value.evaluate(simplify=False), size)
     if is_homogeneous(value):
         return float(value)
-    return np.asarray(value, dtype=np.float64)
+    return _per_neuron(value, size)
+
+
+def _per_neuron(value, size: int):
+    """An array of ``size`` values, or a number for a 0-d one (``{'rate': [5]}`` on
+    one neuron can evaluate to a 0-d array: PyNN scenario test_issue241)."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 0:
+        return float(array)
+    return array
 
 
 def values_at(value, indices: np.ndarray) -> np.ndarray:
