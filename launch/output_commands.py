@@ -48,6 +48,18 @@ def _load(directory: Path):
     return meta, prov
 
 
+def _open(options: argparse.Namespace):
+    """``(directory, run.json, provenance.json or None)``; meta None (and one
+    line said) when DIR is not an output directory."""
+    directory = Path(options.directory)
+    try:
+        meta, prov = _load(directory)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"spinn: {error}", file=sys.stderr)
+        return directory, None, None
+    return directory, meta, prov
+
+
 def _table(headers, rows) -> str:
     cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
@@ -58,11 +70,8 @@ def _table(headers, rows) -> str:
 
 
 def _report(options: argparse.Namespace) -> int:
-    directory = Path(options.directory)
-    try:
-        meta, prov = _load(directory)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"spinn: {error}", file=sys.stderr)
+    directory, meta, prov = _open(options)
+    if meta is None:
         return EXIT_USAGE
     from spinn.io import read_raw
     raw = read_raw(directory, int(meta.get("segment", 0)))
@@ -116,11 +125,8 @@ def _report(options: argparse.Namespace) -> int:
 
 
 def _plot(options: argparse.Namespace) -> int:
-    directory = Path(options.directory)
-    try:
-        meta, prov = _load(directory)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"spinn: {error}", file=sys.stderr)
+    directory, meta, prov = _open(options)
+    if meta is None:
         return EXIT_USAGE
     try:
         import matplotlib
