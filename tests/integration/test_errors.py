@@ -88,11 +88,14 @@ def test_one_to_one_size_mismatch(net):
         sim.Projection(pre[:3], post, sim.OneToOneConnector(), label="o2o")
 
 
-def test_set_with_a_distance_expression_is_refused(net):
+def test_set_with_a_distance_expression(net):
+    """Projection.set(weight=<function of distance>), as PyNN's scenarios use it."""
     pre, post = net
     prj = sim.Projection(pre, post, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.1))
-    with pytest.raises(NetworkError, match="Projection.set\\(\\) accepts only those"):
-        prj.set(weight=lambda d: 0.1 * d)
+    prj.set(weight=lambda d: 0.1 * d + 0.01)
+    w = np.asarray(prj.get("weight", format="array"))
+    d = sim.Space().distances(pre.positions.T, post.positions.T)
+    np.testing.assert_allclose(w, (0.1 * d + 0.01).reshape(w.shape))
 
 
 def test_pynn_alias_import():
