@@ -271,7 +271,7 @@ def test_submit_runs_an_example_on_two_ranks(slurm, tmp_path):
     err = (directory / "job.err").read_text()
     assert (state, "exit code 0") == ("COMPLETED", line.split(", ")[1]), f"{line}\n{out}\n{err}"
     assert "poisson_input: 100 outputs fired" in out
-    assert out.count("spinn: ") == 1 and "on 2 rank(s)" in out  # rank 0's summary
+    assert out.count("real-time factor") == 1 and "on 2 rank(s)" in out  # rank 0's summary
     spikes = np.load(tmp_path / "out.npz")  # relative to where spinn submit ran
     assert spikes["times"].size > 0
     assert spikes["index"].shape == spikes["times"].shape
