@@ -143,6 +143,10 @@ def _write_config(directory):
         "ReturnToService": 2,
         "MinJobAge": 300,
         "JobCompType": "jobcomp/none",
+        # job ids unique across test sessions: MPICH names a step's shared memory
+        # after it, and a rank killed in an earlier session leaves its segment in
+        # /dev/shm, which a later job with the same id would attach to
+        "FirstJobId": int.from_bytes(os.urandom(3), "little") * 3 + 1000,   # < MaxJobId
         "AccountingStorageType": "accounting_storage/none",
         "JobAcctGatherType": "jobacct_gather/none",
     }
