@@ -15,11 +15,12 @@ import numpy as np
 from lazyarray import larray
 from pyNN import common, errors
 from pyNN.parameters import ParameterSpace, Sequence, simplify
-from pyNN.random import RandomDistribution
+from pyNN.random import NumpyRNG, RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
 from ..errors import NetworkError, SimulationStateError
 from ..network import PopulationSpec
+from ..rng import stream_key
 from ..validation import Unnamed
 from ..values import SpikeTimes, is_homogeneous
 from . import simulator
@@ -28,7 +29,32 @@ from .simulator import state
 from .values import INITIAL, PARAMETER, is_random, neuron_value, values_at
 
 
-class Assembly(common.Assembly):
+_SAMPLE = 0x5A39
+
+
+def _sampling_rng(rng):
+    """The generator of ``sample(n, rng)``: ``rng``, or where the script left it
+    unseeded (PyNN's default, ``NumpyRNG()``, seeds itself from the operating
+    system in each process, so that under MPI every rank would sample other cells)
+    one seeded from the network seed and the number of such samples so far."""
+    if rng and getattr(rng, "seed", None) is not None:
+        return rng
+    state.sample_counter += 1
+    seed = int(stream_key(state.network.seed, _SAMPLE, state.sample_counter)) & 0x7FFFFFFF
+    return NumpyRNG(seed=seed, parallel_safe=True)
+
+
+class _SampleMixin:
+    def sample(self, n, rng=None):
+        return super().sample(n, _sampling_rng(rng))
+
+    sample.__doc__ = common.Population.sample.__doc__ + """
+        Without ``rng`` (or with an unseeded one) the sample comes from the
+        network seed (``setup(rng_seed=...)``): the same cells on every rank.
+        """
+
+
+class Assembly(_SampleMixin, common.Assembly):
     _simulator = simulator
 
     @property
@@ -237,7 +263,7 @@ class _ParameterMixin:
         return np.nan
 
 
-class PopulationView(_ParameterMixin, common.PopulationView):
+class PopulationView(_SampleMixin, _ParameterMixin, common.PopulationView):
     _assembly_class = Assembly
     _simulator = simulator
 
@@ -279,7 +305,7 @@ def creation_undone_on_error(population):
         raise
 
 
-class Population(_ParameterMixin, common.Population):
+class Population(_SampleMixin, _ParameterMixin, common.Population):
     __doc__ = common.Population.__doc__
     _simulator = simulator
     _recorder_class = Recorder

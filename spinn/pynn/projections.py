@@ -97,6 +97,23 @@ def _connector_seed(connector) -> int:
     return int(state.network.seed if seed is None else seed)
 
 
+def _connection_list(connector):
+    """(rows, column names) of a FromListConnector, or of a FromFileConnector read
+    from its file (which PyNN only does in ``connect``; its list and column names
+    exist only then): the columns from the file's ``# columns = [...]`` header, else
+    weight and delay, less ``i`` and ``j``."""
+    if not isinstance(connector, connectors.FromFileConnector):
+        return connector.conn_list, connector.column_names
+    if connector.distributed:
+        raise _NoNativeGenerator("FromFileConnector(distributed=True): each rank has "
+                                 "its own file")
+    columns = connector.file.get_metadata().get("columns", ("weight", "delay"))
+    column_names = tuple(name for name in columns if name not in ("i", "j"))
+    conn_list = connector.file.read()
+    connector.file.fileobj.seek(0)  # readable again (e.g. by another projection)
+    return conn_list, column_names
+
+
 def _native_connector(connector, label, n_pre, n_post):
     """A PyNN connector as an engine connector (or _NoNativeGenerator)."""
     C = connectors
@@ -130,14 +147,14 @@ def _native_connector(connector, label, n_pre, n_post):
         return native.FixedNumberPre(allow_self_connections=allow_self, n=int(n),
                                      with_replacement=bool(connector.with_replacement))
     if isinstance(connector, C.FromListConnector):
-        conn = np.asarray(connector.conn_list, dtype=float).reshape(
-            -1, 2 + len(connector.column_names))
+        conn_list, column_names = _connection_list(connector)
+        conn = np.asarray(conn_list, dtype=float).reshape(-1, 2 + len(column_names))
         if conn.size and (conn[:, 0].min() < 0 or conn[:, 0].max() >= n_pre
                           or conn[:, 1].min() < 0 or conn[:, 1].max() >= n_post):
             raise errors.ConnectionError(
                 f"Projection '{label}': FromListConnector has indices outside the "
                 f"populations (pre size {n_pre}, post size {n_post})")
-        columns = {name: conn[:, 2 + i] for i, name in enumerate(connector.column_names)}
+        columns = {name: conn[:, 2 + i] for i, name in enumerate(column_names)}
         return native.FromList.make(conn[:, 0], conn[:, 1], columns)
     try:
         from .spatial import translate_connector

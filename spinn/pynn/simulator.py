@@ -190,6 +190,7 @@ class State(common.control.BaseState):
         self.live_outputs = []          # spinn.live.activate_live_output_for
         self.id_counter = 0
         self.segment_counter = -1
+        self.sample_counter = 0         # Population.sample without a seed
         self.populations = []
         self.projections = []
         self.network = NetworkDraft(dt_ms=self.dt, seed=DEFAULT_SEED)

@@ -5,6 +5,7 @@ import logging
 
 import numpy as np
 import pytest
+from pyNN.recording.files import StandardTextFile
 
 import spinn as sim
 
@@ -83,3 +84,28 @@ def test_generic_path_warns_and_is_rank_invariant(caplog):
     for a, b in zip(spikes, ref_spikes):
         np.testing.assert_array_equal(a, b)
     assert sum(len(s) for s in ref_spikes) > 0
+
+
+@pytest.mark.parametrize("header", [None, ["i", "j", "weight", "delay"], ["weight", "delay"]])
+def test_from_file_connector(tmp_path, header):
+    """FromFileConnector (a FromListConnector whose list and column names PyNN reads
+    only in ``connect``) builds the connections in its file, with or without a
+    ``# columns`` header, and the file can be used by a second projection
+    (PyNN's examples/connections.py)."""
+    rows = np.array([[0, 1, 0.5, 1.0], [2, 0, 0.25, 2.0], [1, 2, 0.75, 1.5]])
+    path = tmp_path / "conns.txt"
+    sim.setup(timestep=0.1, quiet=True)
+    metadata = {} if header is None else {"columns": header}
+    StandardTextFile(str(path), mode="w").write(rows, metadata)
+    src = sim.Population(3, sim.SpikeSourceArray(spike_times=[1.0]))
+    dst = sim.Population(3, sim.IF_curr_exp())
+    connector = sim.FromFileConnector(str(path))
+    projections = [sim.Projection(src, dst, connector, sim.StaticSynapse(),
+                                  receptor_type="excitatory") for _ in range(2)]
+    sim.run(5.0)
+    for projection in projections:
+        got = np.array(projection.get(["weight", "delay"], format="list"))
+        got = got[np.lexsort((got[:, 1], got[:, 0]))]
+        want = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
+        np.testing.assert_allclose(got, want)
+    sim.end()

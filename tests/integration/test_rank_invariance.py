@@ -61,3 +61,32 @@ def test_more_ranks_than_slices_and_tiny_population():
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
     assert len(results[0][0]) >= 1
+
+
+def _sampled(seed=None, rng=None):
+    sim.setup(timestep=0.1, quiet=True, **({} if seed is None else {"rng_seed": seed}))
+    pop = sim.Population(200, sim.IF_curr_exp())
+    samples = [np.sort(pop.id_to_index(pop.sample(20, rng).all_cells)) for _ in range(2)]
+    view = np.sort(pop.id_to_index(pop[50:].sample(5, rng).all_cells))
+    sim.end()
+    return samples, view
+
+
+def test_unseeded_sample_is_the_same_in_every_process():
+    """Population.sample(n) without a seeded rng (PyNN seeds a NumpyRNG() from the
+    operating system, different in each MPI process; brunel.py records
+    ``E_net.sample(50)``) draws from the network seed (``setup(rng_seed=...)``): the same cells on every rank,
+    different cells for successive samples."""
+    (first, second), view = _sampled()
+    again, view_again = _sampled()
+    np.testing.assert_array_equal(first, again[0])
+    np.testing.assert_array_equal(second, again[1])
+    np.testing.assert_array_equal(view, view_again)
+    assert len(set(first)) == 20 and not np.array_equal(first, second)
+    assert np.all(view >= 50)
+    other, _ = _sampled(seed=12345)
+    assert not np.array_equal(first, other[0])
+    # a seeded generator is the script's choice, used as given
+    seeded, _ = _sampled(rng=sim.NumpyRNG(seed=7))
+    expected = np.sort(sim.NumpyRNG(seed=7).permutation(np.arange(200))[:20])
+    np.testing.assert_array_equal(seeded[0], expected)
