@@ -29,33 +29,12 @@ def build(args):
     if not args.stdp:
         return networks.brunel(sim, scale=args.scale)
     b = networks.BRUNEL
-    n_exc, n_inh = int(b["n_exc"] * args.scale), int(b["n_inh"] * args.scale)
-    cell = sim.IF_curr_delta(**b["cell"])
-    exc = sim.Population(n_exc, cell, label="exc")
-    inh = sim.Population(n_inh, cell, label="inh")
-    for pop in (exc, inh):
-        pop.initialize(v=sim.RandomDistribution("uniform", (0.0, 20.0)))
-        drive = sim.Population(pop.size, sim.SpikeSourcePoisson(rate=b["drive_hz"]),
-                               label=f"drive-{pop.label}")
-        sim.Projection(drive, pop, sim.OneToOneConnector(),
-                       sim.StaticSynapse(weight=b["j"], delay=b["delay"]))
     stdp = sim.STDPMechanism(
         timing_dependence=sim.SpikePairRule(tau_plus=20.0, tau_minus=20.0, A_plus=0.001,
                                             A_minus=0.0012),
         weight_dependence=sim.AdditiveWeightDependence(w_min=0.0, w_max=0.2),
         weight=b["j"], delay=b["delay"])
-    for pre, k, syn, receptor in ((exc, b["c_e"], stdp, "excitatory"),
-                                  (inh, b["c_i"], sim.StaticSynapse(
-                                      weight=-b["g"] * b["j"], delay=b["delay"]),
-                                   "inhibitory")):
-        for post in (exc, inh):
-            sim.Projection(pre, post, sim.FixedProbabilityConnector(
-                k / pre.size, allow_self_connections=False),
-                syn if post is exc or pre is inh else sim.StaticSynapse(
-                    weight=b["j"], delay=b["delay"]), receptor_type=receptor)
-    for pop in (exc, inh):
-        pop.record("spikes")
-    return [exc, inh], None
+    return networks.brunel(sim, scale=args.scale, exc_exc=stdp)
 
 
 def main():

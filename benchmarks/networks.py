@@ -61,8 +61,11 @@ def cuba_cell(quiet: bool = False) -> dict:
     return cell
 
 
-def brunel(sim, *, scale: float = 1.0):
-    """Build Brunel's network in ``sim``; returns (recorded populations, out-degrees)."""
+def brunel(sim, *, scale: float = 1.0, exc_exc=None):
+    """Build Brunel's network in ``sim``; returns (recorded populations, out-degrees).
+
+    ``exc_exc``: a synapse type for the excitatory-to-excitatory projection
+    instead of the static one (e.g. STDP, benchmarks/checkpoint_bench.py)."""
     b = BRUNEL
     n_exc, n_inh = int(b["n_exc"] * scale), int(b["n_inh"] * scale)
     cell = sim.IF_curr_delta(**b["cell"])
@@ -78,9 +81,10 @@ def brunel(sim, *, scale: float = 1.0):
     for pre, k, w, receptor in ((exc, b["c_e"], b["j"], "excitatory"),
                                 (inh, b["c_i"], -b["g"] * b["j"], "inhibitory")):
         for post in (exc, inh):
+            synapse = (exc_exc if exc_exc is not None and pre is exc and post is exc
+                       else sim.StaticSynapse(weight=w, delay=b["delay"]))
             sim.Projection(pre, post, sim.FixedProbabilityConnector(
-                k / pre.size, allow_self_connections=False),
-                sim.StaticSynapse(weight=w, delay=b["delay"]), receptor_type=receptor)
+                k / pre.size, allow_self_connections=False), synapse, receptor_type=receptor)
     for pop in (exc, inh):
         pop.record("spikes")
     total = n_exc + n_inh
