@@ -33,7 +33,7 @@ def test_late_steps_are_reported_not_hidden(tmp_path, capsys):
     """A network far too big for real time at dt = 0.1 ms: most steps late,
     the summary says so per rank, with advice."""
     sim.setup(timestep=0.1, real_time=True, n_virtual_ranks=2, output=str(tmp_path / "slow"))
-    src = sim.Population(400, sim.SpikeSourcePoisson(rate=500.0))
+    src = sim.Population(400, sim.SpikeSourcePoisson(rate=2000.0))   # ~80k events a step
     cells = sim.Population(2000, sim.IF_curr_exp())
     sim.Projection(src, cells, sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(1)),
                    sim.StaticSynapse(weight=0.01, delay=0.1))
