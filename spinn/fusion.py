@@ -106,6 +106,19 @@ def replicated_populations(spec: NetworkSpec) -> frozenset:
     return frozenset(chosen)
 
 
+def _source_neurons(pop, index: np.ndarray, dt: float):
+    """Parameters (checked) and spike times of source neurons ``index`` of
+    ``pop``, frozen: what a fused or replicated copy of them needs."""
+    params = {name: frozen_array(take(pop.params[name], index))
+              for name in MODELS[pop.model].parameter_names()}
+    check_slice(pop, params, {}, index, dt)
+    spike_times = None
+    if pop.spike_times is not None:
+        times, ptr = pop.spike_times.take(index)
+        spike_times = (frozen_array(times), frozen_array(ptr))
+    return params, spike_times
+
+
 @dataclass(frozen=True, eq=False)
 class ReplicatedImage:
     """The neurons of a replicated source population this rank has synapses
@@ -133,14 +146,7 @@ def build_replicated(spec: NetworkSpec, source_gid: np.ndarray, replicated) -> t
         if z == a:
             continue
         index = np.asarray(source_gid[a:z], dtype=np.int64) - pop.first_gid
-        cls = MODELS[pop.model]
-        params = {name: frozen_array(take(pop.params[name], index))
-                  for name in cls.parameter_names()}
-        check_slice(pop, params, {}, index, spec.dt_ms)
-        spike_times = None
-        if pop.spike_times is not None:
-            times, ptr = pop.spike_times.take(index)
-            spike_times = (frozen_array(times), frozen_array(ptr))
+        params, spike_times = _source_neurons(pop, index, spec.dt_ms)
         images.append(ReplicatedImage(population=pop.id, model=pop.model,
                                       first_gid=pop.first_gid, index=frozen_array(index),
                                       params=MappingProxyType(params), spike_times=spike_times))
@@ -235,14 +241,7 @@ def build_fused(spec: NetworkSpec, neurons, geometry_of) -> tuple:
             else:
                 check_synapses(proj, np.zeros(0), values, spec.dt_ms)
                 d_ms = values
-        cls = MODELS[pop.model]
-        params = {name: frozen_array(take(pop.params[name], index))
-                  for name in cls.parameter_names()}
-        check_slice(pop, params, {}, index, spec.dt_ms)
-        spike_times = None
-        if pop.spike_times is not None:
-            times, ptr = pop.spike_times.take(index)
-            spike_times = (frozen_array(times), frozen_array(ptr))
+        params, spike_times = _source_neurons(pop, index, spec.dt_ms)
         target = neurons.index(np.asarray(proj.post[index], dtype=np.int64))
         images.append(FusedImage(
             projection=proj.id, population=pop.id, model=pop.model, first_gid=pop.first_gid,
