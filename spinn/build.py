@@ -127,6 +127,11 @@ class LocalNeurons:
         """Local index of each (local) global id."""
         return self._order[np.searchsorted(self._sorted, gids)]
 
+    def any_in(self, lo: int, hi: int) -> bool:
+        """Whether any local neuron has a global id in ``[lo, hi)``."""
+        pos = int(np.searchsorted(self._sorted, lo))
+        return pos < self.n and int(self._sorted[pos]) < hi
+
     def is_local(self, gids) -> np.ndarray:
         gids = np.asarray(gids, dtype=np.int64)
         if self.n == 0:

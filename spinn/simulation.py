@@ -167,7 +167,7 @@ class Simulation:
                 if (pop.label, (host, int(port))) in have:
                     continue
                 lo, hi = pop.first_gid, pop.first_gid + pop.size
-                if rt.neurons.is_local(np.arange(lo, hi)).any():
+                if rt.neurons.any_in(lo, hi):
                     rt.live.append(LiveOutput(pop.label, pop.first_gid, lo, hi, host, port))
 
     # -- output ------------------------------------------------------------------
@@ -220,10 +220,12 @@ class Simulation:
             record = {}
             for variable, r in p.record.items():
                 idx = np.asarray(r.indices, dtype=np.int64)
-                cuts = np.flatnonzero(np.diff(idx) != 1) + 1 if idx.size else idx
-                starts = np.split(idx, cuts) if idx.size else []
-                record[variable] = {"interval": int(r.interval),
-                                    "runs": [[int(a[0]), int(a[-1]) + 1] for a in starts]}
+                runs = np.zeros((0, 2), dtype=np.int64)
+                if idx.size:                # consecutive indices as [start, stop) runs
+                    cuts = np.flatnonzero(np.diff(idx) != 1) + 1
+                    runs = np.stack([idx[np.r_[0, cuts]], idx[np.r_[cuts - 1, idx.size - 1]] + 1],
+                                    axis=1)
+                record[variable] = {"interval": int(r.interval), "runs": runs.tolist()}
             pops.append({"id": p.id, "label": p.label, "size": p.size, "model": p.model,
                          "first_gid": p.first_gid, "record": record})
         self.segment_steps[self.segment] = self.step

@@ -32,8 +32,6 @@ from .models import N_RECEPTORS, dynamic_state
 
 __all__ = ["export_runtime", "import_runtime", "redistribute", "merge", "StateError"]
 
-#: the integer columns of every table (the rest are values of the table's dtype)
-INDEX_COLUMNS = ("gid", "step", "receptor", "proj", "pre", "post", "k", "created")
 #: the per-synapse traces of a plastic synapse
 TRACES = ("x_after", "x_before", "x_time", "y_after", "y_before", "y_time")
 
@@ -257,7 +255,6 @@ def import_runtime(rt, tables: Tables, next_step: int, *, keep: frozenset = froz
     ``strict``: every neuron and synapse of the runtime must be in the
     tables (a restore); otherwise new ones keep their initial state (growth).
     """
-    gids_all = np.asarray(rt.image.local_gids, dtype=np.int64)
     groups = ([(slot.group, slot.model_name, slot) for slot in rt.slots]
               + [(f.group, f.image.model, None) for f in rt.fused])
     for group, model, slot in groups:
@@ -311,7 +308,6 @@ def import_runtime(rt, tables: Tables, next_step: int, *, keep: frozenset = froz
                 getattr(pp, name)[:] = values[a:b]
     _import_recording(rt, tables)
     rt.recorder.resample(next_step)
-    del gids_all
 
 
 def _lookup(table, gids: np.ndarray):
