@@ -116,12 +116,24 @@ class RankImage:
 class LocalNeurons:
     """Lookups over a rank's neurons (global id <-> local index)."""
 
-    def __init__(self, gids: np.ndarray, ranges: np.ndarray):
+    def __init__(self, gids: np.ndarray, ranges: np.ndarray | None = None):
         self.gids = gids
         self.n = int(gids.size)
         self._order = np.argsort(gids, kind="stable")
         self._sorted = gids[self._order]
+        if ranges is None:                    # runs of consecutive ids
+            s = self._sorted
+            cuts = np.flatnonzero(np.diff(s) != 1) + 1
+            ranges = (np.stack([s[np.r_[0, cuts]], s[np.r_[cuts - 1, s.size - 1]] + 1], axis=1)
+                      if s.size else np.zeros((0, 2), dtype=np.int64))
         self.ranges = ranges                  # (k, 2) sorted gid ranges [lo, hi)
+
+    def within(self, lo: int, hi: int) -> np.ndarray:
+        """The ``(k, 2)`` local gid ranges clipped to ``[lo, hi)``."""
+        r = self.ranges
+        a = int(np.searchsorted(r[:, 1], lo, side="right"))
+        b = int(np.searchsorted(r[:, 0], hi, side="left"))
+        return np.stack([np.maximum(r[a:b, 0], lo), np.minimum(r[a:b, 1], hi)], axis=1)
 
     def index(self, gids: np.ndarray) -> np.ndarray:
         """Local index of each (local) global id."""

@@ -327,7 +327,7 @@ class _Estimate:
     def network(self) -> _Parts:
         """Contributors of the whole network."""
         atoms = {p.id: p.size for p in self.spec.populations}
-        recorded = {p.id: {var: len(rs.indices) for var, rs in p.record.items()}
+        recorded = {p.id: {var: rs.count for var, rs in p.record.items()}
                     for p in self.spec.populations if p.record}
         return self.parts(atoms, recorded)
 
@@ -457,7 +457,7 @@ def _slice_bytes(estimate, slices, sizes):
             continue
         which = np.flatnonzero(slices.vertex == population.id)
         for variable, rs in population.record.items():
-            n = _recorded_per_slice(rs.indices, slices.lo[which], slices.hi[which])
+            n = rs.count_between(slices.lo[which], slices.hi[which]).astype(np.float64)
             if variable == "spikes":
                 out[which] += n * estimate.recording(population, {variable: 1})[variable]
                 spikes[which] |= n > 0
@@ -465,10 +465,6 @@ def _slice_bytes(estimate, slices, sizes):
                 samples = estimate.steps // max(rs.interval, 1) + 1
                 out[which] += np.where(n > 0, samples * (n * 8.0 + BYTES_PER_SAMPLE), 0.0)
     return out, transient, spikes
-
-
-def _recorded_per_slice(indices, lo, hi) -> np.ndarray:
-    return (np.searchsorted(indices, hi) - np.searchsorted(indices, lo)).astype(np.float64)
 
 
 def _recorded(spec, slices, on) -> dict:
@@ -481,7 +477,7 @@ def _recorded(spec, slices, on) -> dict:
         if not mine.any():
             continue
         out[population.id] = {
-            var: int(_recorded_per_slice(rs.indices, slices.lo[mine], slices.hi[mine]).sum())
+            var: int(rs.count_between(slices.lo[mine], slices.hi[mine]).sum())
             for var, rs in population.record.items()}
     return out
 

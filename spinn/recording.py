@@ -276,14 +276,19 @@ class RankRecorder:
                 return slot
         raise KeyError(local)
 
-    def configure(self, populations, stamp: int, is_local) -> None:
-        """(Re)apply the populations' record settings at step ``stamp``."""
+    def configure(self, populations, stamp: int, neurons) -> None:
+        """(Re)apply the populations' record settings at step ``stamp``
+        (``neurons``: the rank's :class:`~spinn.build.LocalNeurons`; only
+        their index ranges are asked about, nothing of a population's size
+        is made)."""
         self.record_spikes[:] = False
         wanted = set()
         for pop in populations:
             for variable, spec in pop.record.items():
-                gids = pop.first_gid + spec.indices
-                gids = gids[is_local(gids)]
+                parts = [pop.first_gid + spec.between(lo - pop.first_gid, hi - pop.first_gid)
+                         for lo, hi in neurons.within(pop.first_gid,
+                                                      pop.first_gid + pop.size).tolist()]
+                gids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
                 if gids.size == 0:
                     continue
                 local = self.local_index(gids)

@@ -130,8 +130,7 @@ class RankRuntime:
         self.image = image
         self.rank, self.n_ranks, self.dt = image.rank, image.n_ranks, image.dt_ms
         self.n_local = image.n_local
-        ranges_ = np.zeros((0, 2), dtype=np.int64)
-        self.neurons = LocalNeurons(np.asarray(image.local_gids), ranges_)
+        self.neurons = LocalNeurons(np.asarray(image.local_gids), None)
         seeds = image.population_seeds
         self.slots = [CellGroupSlot(g, _make_group(g, self.dt, group_seed(
             image.seed, seeds, [p[:3] for p in g.populations]))) for g in image.groups]
@@ -288,11 +287,10 @@ class RankRuntime:
 
     # -- recording and current sources -------------------------------------------------
     def configure_recording(self, populations, stamp: int) -> None:
-        self.recorder.configure(populations, stamp, self.neurons.is_local)
+        self.recorder.configure(populations, stamp, self.neurons)
         for fused in self.fused:
             spec = populations[fused.image.population].record.get("spikes")
-            fused.record[:] = False if spec is None else np.isin(fused.image.index,
-                                                                 spec.indices)
+            fused.record[:] = False if spec is None else spec.contains(fused.image.index)
 
     def bind_current_sources(self, sources) -> None:
         """Attach the current sources to this rank's targets (before each run)."""

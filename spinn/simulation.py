@@ -219,13 +219,7 @@ class Simulation:
         for p in spec.populations:
             record = {}
             for variable, r in p.record.items():
-                idx = np.asarray(r.indices, dtype=np.int64)
-                runs = np.zeros((0, 2), dtype=np.int64)
-                if idx.size:                # consecutive indices as [start, stop) runs
-                    cuts = np.flatnonzero(np.diff(idx) != 1) + 1
-                    runs = np.stack([idx[np.r_[0, cuts]], idx[np.r_[cuts - 1, idx.size - 1]] + 1],
-                                    axis=1)
-                record[variable] = {"interval": int(r.interval), "runs": runs.tolist()}
+                record[variable] = {"interval": int(r.interval), "runs": r.runs.tolist()}
             pops.append({"id": p.id, "label": p.label, "size": p.size, "model": p.model,
                          "first_gid": p.first_gid, "record": record})
         self.segment_steps[self.segment] = self.step

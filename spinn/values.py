@@ -201,15 +201,112 @@ class SpikeTimes:
 
 @dataclass(frozen=True, eq=False)
 class RecordSpec:
-    """What a population records of one variable: sorted neuron ``indices``,
-    sampled every ``interval`` steps (signals only)."""
-    indices: np.ndarray
+    """What a population records of one variable: its neurons as sorted,
+    disjoint, non-adjacent ``[start, stop)`` index ``runs`` (shape ``(k, 2)``),
+    sampled every ``interval`` steps (signals only).
+
+    A whole population is one run and a slice view one run, so recording all
+    of a 10^8-neuron population stores two numbers; ``k`` scattered cells
+    store at most ``k`` runs. Make one with :meth:`of_indices` or
+    :meth:`whole`; ranks ask it only about their own index ranges
+    (:meth:`between`, :meth:`count_between`, :meth:`contains`).
+    """
+    runs: np.ndarray
     interval: int = 1
 
     def __post_init__(self):
-        object.__setattr__(self, "indices", frozen_array(sorted_unique(
-            np.asarray(self.indices, dtype=np.int64)), np.int64))
+        runs = np.asarray(self.runs, dtype=np.int64)
+        if runs.size == 0:
+            runs = np.zeros((0, 2), dtype=np.int64)
+        if runs.ndim != 2 or runs.shape[1] != 2:
+            raise ValueError(f"RecordSpec: runs must be [start, stop) pairs, not shape "
+                             f"{runs.shape}")
+        if runs.size and (np.any(runs[:, 0] < 0) or np.any(runs[:, 1] <= runs[:, 0])
+                          or np.any(runs[1:, 0] <= runs[:-1, 1])):
+            if np.any(runs[:, 0] < 0) or np.any(runs[:, 1] < runs[:, 0]):
+                raise ValueError(f"RecordSpec: runs {runs.tolist()[:5]} must be "
+                                 f"non-negative [start, stop) pairs")
+            runs = _merged_runs(runs)
+        object.__setattr__(self, "runs", frozen_array(runs, np.int64))
+        if int(self.interval) < 1:
+            raise ValueError(f"RecordSpec: interval {self.interval} must be at least 1 step")
         object.__setattr__(self, "interval", int(self.interval))
+
+    @classmethod
+    def of_indices(cls, indices, interval: int = 1) -> "RecordSpec":
+        """The cells ``indices`` (any order, repeats allowed): O(k) for k indices."""
+        idx = sorted_unique(np.asarray(indices, dtype=np.int64))
+        if idx.size == 0:
+            return cls(np.zeros((0, 2), dtype=np.int64), interval)
+        cuts = np.flatnonzero(np.diff(idx) != 1) + 1
+        starts = idx[np.r_[0, cuts]]
+        stops = idx[np.r_[cuts - 1, idx.size - 1]] + 1
+        return cls(np.stack([starts, stops], axis=1), interval)
+
+    @classmethod
+    def whole(cls, size: int, interval: int = 1) -> "RecordSpec":
+        """All ``size`` cells of a population (one run)."""
+        return cls(np.array([[0, int(size)]] if size else [], dtype=np.int64), interval)
+
+    @property
+    def count(self) -> int:
+        """How many cells are recorded."""
+        return int((self.runs[:, 1] - self.runs[:, 0]).sum())
+
+    @property
+    def indices(self) -> np.ndarray:
+        """Every recorded index, sorted (one int64 per cell: for a rank's own
+        cells use :meth:`between`)."""
+        return self.between(0, int(self.runs[-1, 1]) if self.runs.size else 0)
+
+    def count_between(self, lo, hi) -> np.ndarray:
+        """Recorded cells in each ``[lo[i], hi[i])`` (arrays): O(runs + len(lo))."""
+        lo, hi = np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
+        before = np.r_[0, np.cumsum(self.runs[:, 1] - self.runs[:, 0])]
+        return self._rank(hi, before) - self._rank(lo, before)
+
+    def _rank(self, x: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """Recorded cells with index below each ``x``."""
+        if self.runs.size == 0:
+            return np.zeros(np.shape(x), dtype=np.int64)
+        j = np.searchsorted(self.runs[:, 0], x, side="right") - 1     # run starting <= x
+        jj = np.maximum(j, 0)
+        inside = np.minimum(x, self.runs[jj, 1]) - self.runs[jj, 0]
+        return np.where(j >= 0, before[jj] + inside, 0)
+
+    def between(self, lo: int, hi: int) -> np.ndarray:
+        """The recorded indices in ``[lo, hi)``, sorted: O(runs there + cells there)."""
+        runs = self.runs
+        a = int(np.searchsorted(runs[:, 1], lo, side="right"))
+        b = int(np.searchsorted(runs[:, 0], hi, side="left"))
+        if a >= b:
+            return np.zeros(0, dtype=np.int64)
+        starts = np.maximum(runs[a:b, 0], lo)
+        stops = np.minimum(runs[a:b, 1], hi)
+        lengths = stops - starts
+        offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+        return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+
+    def contains(self, indices) -> np.ndarray:
+        """Whether each of ``indices`` is recorded (a bool array)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        if self.runs.size == 0:
+            return np.zeros(idx.shape, dtype=bool)
+        j = np.searchsorted(self.runs[:, 0], idx, side="right") - 1
+        return (j >= 0) & (idx < self.runs[np.maximum(j, 0), 1])
+
+
+def _merged_runs(runs: np.ndarray) -> np.ndarray:
+    """Sorted, disjoint, non-adjacent runs covering the same indices."""
+    runs = runs[runs[:, 1] > runs[:, 0]]
+    if runs.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    runs = runs[np.argsort(runs[:, 0], kind="stable")]
+    reach = np.maximum.accumulate(runs[:, 1])
+    new = np.r_[True, runs[1:, 0] > reach[:-1]]
+    starts = runs[new, 0]
+    ends = np.r_[reach[np.flatnonzero(new)[1:] - 1], reach[-1]]
+    return np.stack([starts, ends], axis=1)
 
 
 @dataclass(frozen=True)

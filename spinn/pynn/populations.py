@@ -9,6 +9,7 @@ with a new version, which a built simulation applies at once.
 """
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 
 import numpy as np
@@ -27,6 +28,8 @@ from . import simulator
 from .recording import Recorder
 from .simulator import state
 from .values import INITIAL, PARAMETER, is_random, neuron_value, values_at
+
+logger = logging.getLogger("PyNN")
 
 
 _SAMPLE = 0x5A39
@@ -104,26 +107,41 @@ class _ValuesAt:
 
 
 class LazyIDs:
-    """A Population's ``all_cells``: its IDs, made only when somebody needs them.
+    """A Population's or view's ``all_cells``: its IDs, made only when somebody
+    needs them.
 
     PyNN's common layer holds one ``ID`` object per cell. Creating a
-    population of 10^8 neurons must cost nothing per neuron (a script mapped
-    with ``spinn map`` never touches its cells), so single IDs are made on
-    indexing and the full object array only on the first operation that needs
-    it (iteration, masks, views, numpy conversion), then kept.
+    population of 10^8 neurons, or a view of 10^7 of them, must cost nothing
+    per neuron beyond an index (a script mapped with ``spinn map`` never
+    touches its cells), so single IDs are made on indexing and the full object
+    array only on the first operation that needs it (iteration, numpy
+    conversion to objects), then kept. ``gids`` are the global ids: a
+    population's are consecutive from ``first`` (nothing stored), a view's an
+    int64 array.
     """
 
-    def __init__(self, first: int, size: int, parent):
+    def __init__(self, first: int, size: int, parent, gids: np.ndarray | None = None):
         self.first, self.size, self.parent = first, size, parent
+        self._gids = gids
         self._cells = None
+
+    @property
+    def gids(self) -> np.ndarray:
+        """The global ids as int64 (made for a population: one per cell)."""
+        if self._gids is None:
+            return np.arange(self.first, self.first + self.size, dtype=np.int64)
+        return self._gids
+
+    def gids_at(self, index: np.ndarray) -> np.ndarray:
+        """The global ids of the cells at ``index`` (int64, nothing per other cell)."""
+        if self._gids is None:
+            return np.asarray(index, dtype=np.int64) + self.first
+        return self._gids[index]
 
     def materialize(self) -> np.ndarray:
         if self._cells is None:
-            cells = np.array([simulator.ID(i) for i in range(self.first,
-                                                              self.first + self.size)],
-                             dtype=simulator.ID)
-            for cell in cells:
-                cell.parent = self.parent
+            cells = np.empty(self.size, dtype=object)
+            cells[:] = [self._make(i) for i in self.gids.tolist()]
             self._cells = cells
         return self._cells
 
@@ -143,9 +161,11 @@ class LazyIDs:
             i = int(index) + (self.size if index < 0 else 0)
             if not 0 <= i < self.size:
                 raise IndexError(f"index {index} out of range for {self.size} cells")
-            return self._make(self.first + i)
+            return self._make(self.first + i if self._gids is None else int(self._gids[i]))
         # slices, masks and index arrays: only the selected cells are made
-        if isinstance(index, slice):
+        if self._gids is not None:
+            selected = self._gids[index]
+        elif isinstance(index, slice):
             r = range(self.first, self.first + self.size)[index]
             selected = np.arange(r.start, r.stop, r.step)
         else:
@@ -167,6 +187,8 @@ class LazyIDs:
         return iter(self.materialize())
 
     def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype).kind in "iu":
+            return self.gids.astype(dtype)
         cells = self.materialize()
         return cells if dtype is None else cells.astype(dtype)
 
@@ -267,11 +289,88 @@ class PopulationView(_SampleMixin, _ParameterMixin, common.PopulationView):
     _assembly_class = Assembly
     _simulator = simulator
 
+    def __init__(self, parent, selector, label=None):
+        """A view of ``parent``'s cells ``selector`` (a slice, a boolean mask
+        or indices), as PyNN's, but held as an index array: PyNN's makes and
+        sorts one ``ID`` object per selected cell."""
+        self.parent = parent
+        self.mask = selector
+        self.celltype = parent.celltype
+        n = len(parent)
+        if isinstance(selector, slice):
+            r = range(n)[selector]
+            idx = np.arange(r.start, r.stop, r.step, dtype=np.int64)
+        else:
+            mask = np.asarray(selector)
+            if mask.dtype == bool:
+                if mask.size != n:
+                    raise ValueError(f"a boolean mask of {mask.size} values for "
+                                     f"'{parent.label}' of {n} cells")
+                idx = np.flatnonzero(mask).astype(np.int64)
+            else:
+                idx = np.asarray(mask, dtype=np.int64)
+                idx = np.where(idx < 0, idx + n, idx)
+                if idx.size and (idx.min() < 0 or idx.max() >= n):
+                    raise IndexError(f"cell indices out of range for '{parent.label}' of "
+                                     f"{n} cells")
+                unique = np.unique(idx)
+                if unique.size != idx.size:
+                    logger.warning("PopulationView can contain each ID only once, "
+                                   "duplicates are removed")
+                idx = unique
+            self.mask = idx
+        gids = parent.all_cells.gids_at(idx) if isinstance(parent.all_cells, LazyIDs) else \
+            np.asarray([int(c) for c in parent.all_cells[idx]], dtype=np.int64)
+        gids.setflags(write=False)
+        self.size = int(gids.size)
+        self.all_cells = LazyIDs(int(gids[0]) if gids.size else 0, self.size,
+                                 self.grandparent, gids)
+        self._is_sorted = bool(np.all(gids[1:] > gids[:-1]))
+        self.label = label or "view of '%s' with size %s" % (parent.label, self.size)
+        if gids.size:
+            self.first_id = self.all_cells[int(np.argmin(gids))]
+            self.last_id = self.all_cells[int(np.argmax(gids))]
+        self.annotations = {}
+        self.recorder = parent.recorder
+        self._record_filter = self.all_cells
+
+    @property
+    def _mask_local(self):
+        """Every cell is "local" in PyNN's view (see spinn.pynn.simulator)."""
+        return np.ones(self.size, dtype=bool)
+
+    @property
+    def local_cells(self):
+        return self.all_cells
+
+    def id_to_index(self, id):
+        """Index (indices) of the cell(s) ``id`` in the view (PyNN's, on the
+        view's id array)."""
+        gids = self.all_cells.gids
+        if not np.iterable(id):
+            hit = np.flatnonzero(gids == int(id)) if not self._is_sorted else None
+            if self._is_sorted:
+                pos = int(np.searchsorted(gids, int(id)))
+                if pos < gids.size and gids[pos] == int(id):
+                    return pos
+            elif hit.size:
+                return hit if hit.size > 1 else int(hit[0])
+            raise IndexError("ID %s not present in the View" % id)
+        ids = id.all_cells.gids if isinstance(id, PopulationView) else (
+            id.gids if isinstance(id, LazyIDs) else np.asarray([int(i) for i in id],
+                                                               dtype=np.int64))
+        order = np.argsort(gids, kind="stable")
+        pos = np.minimum(np.searchsorted(gids[order], ids), max(gids.size - 1, 0))
+        if ids.size and (gids.size == 0 or np.any(gids[order][pos] != ids)):
+            raise IndexError(f"IDs {ids[gids[order][pos] != ids][:5].tolist()} not present "
+                             "in the View")
+        return order[pos]
+
     def _root(self):
         return self.grandparent
 
     def _root_indices(self):
-        return self.grandparent.id_to_index(self.all_cells)
+        return self.all_cells.gids - int(self.grandparent.first_id)
 
     def initialize(self, **initial_values):
         """Set initial (and, after a run, current) values of the view's cells.

@@ -121,7 +121,9 @@ class CellSet:
             return ids
         if ids is population.all_cells:
             return cls(population, all_cells=True)
-        if isinstance(ids, np.ndarray):
+        if hasattr(ids, "gids") and hasattr(ids, "materialize"):     # a view's LazyIDs
+            gids = ids.gids
+        elif isinstance(ids, np.ndarray):
             gids = ids.astype(np.int64, copy=False)
         elif isinstance(ids, (int, np.integer)):
             gids = np.array([int(ids)], dtype=np.int64)
@@ -196,8 +198,8 @@ class Recorder(recording.Recorder):
 
         A variable's RecordSpec is made again only when its cells or the
         interval changed, and variables recording the same cells share one
-        index array (for a whole population of N cells it is the one thing
-        of size N that recording makes).
+        array of index runs (a whole population is one run: recording it
+        makes nothing of its size).
         """
         spec = self._spec()
         interval = max(1, int(round(self.sampling_interval / state.dt)))
@@ -212,7 +214,12 @@ class Recorder(recording.Recorder):
             else:
                 same = next((r for c, r in list(made.values()) + list(cache.values())
                              if c is cells), None)
-                rs = RecordSpec(same.indices if same is not None else cells.indices, interval)
+                if same is not None:
+                    rs = RecordSpec(same.runs, interval)
+                elif cells.all:
+                    rs = RecordSpec.whole(cells.size, interval)
+                else:
+                    rs = RecordSpec.of_indices(cells.indices, interval)
             record[self._engine_name(variable.name)] = rs
             made[variable.name] = (cells, rs)
         self._record_specs = made

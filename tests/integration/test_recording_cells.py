@@ -29,30 +29,57 @@ def _blocks_and_seconds(fn):
     return sys.getallocatedblocks() - before, seconds, out
 
 
-def test_recording_ten_million_cells_makes_no_object_per_cell():
+def _traced_bytes(fn):
+    """Peak bytes allocated while ``fn()`` runs (numpy reports its buffers to
+    tracemalloc, so an array of N int64 would show as 8 N bytes)."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_recording_a_hundred_million_cells_costs_nothing_per_cell():
     sim.setup(timestep=0.1, quiet=True)
     try:
-        # the one thing of size N is the RecordSpec's int64 index array (the
-        # time it takes is a benchmark figure, not asserted here)
-        pop = sim.Population(10**7, sim.IF_curr_exp(), label="huge")
+        pop = sim.Population(10**8, sim.IF_curr_exp(), label="huge")
         blocks, seconds, _ = _blocks_and_seconds(lambda: pop.record(["spikes", "v"]))
-        assert blocks < 2000, blocks            # 10^7 ID objects would be 10^7 blocks
+        assert blocks < 2000, blocks            # 10^8 ID objects would be 10^8 blocks
         assert not state.built                  # nothing was built or run
         assert pop.all_cells._cells is None     # and no ID objects made
         for name in ("spikes", "v"):
-            spec = pop._spec.record[name]
-            assert spec.indices.size == 10**7 and spec.indices[-1] == 10**7 - 1
-        assert np.shares_memory(pop._spec.record["v"].indices,     # one array for both
-                                pop._spec.record["spikes"].indices)
+            spec = pop._spec.record[name]       # one [start, stop) run: two numbers
+            assert spec.count == 10**8 and spec.runs.tolist() == [[0, 10**8]]
+        assert pop._spec.record["v"].runs is pop._spec.record["spikes"].runs
         cells = pop.recorder.recorded[next(v for v in pop.recorder.recorded
                                            if v.name == "spikes")]
-        assert cells.all and len(cells) == 10**7 and pop[123] in cells
+        assert cells.all and len(cells) == 10**7 * 10 and pop[123] in cells
         # recording the same cells again, or a view of them, adds nothing
         blocks, seconds, _ = _blocks_and_seconds(lambda: pop[10:20].record("spikes"))
         assert blocks < 2000
-        assert pop._spec.record["spikes"].indices.size == 10**7
+        assert pop._spec.record["spikes"].runs.tolist() == [[0, 10**8]]
         pop.record(None)
         assert pop._spec.record == {}
+        # and in bytes: 10^8 indices would be 800 MB, PyNN's set of IDs more
+        peak = _traced_bytes(lambda: pop.record(["spikes", "v"]))
+        assert peak < 2_000_000, peak
+    finally:
+        sim.end()
+
+
+def test_a_slice_of_cells_is_one_run_and_scattered_cells_cost_o_of_k():
+    sim.setup(timestep=0.1, quiet=True)
+    try:
+        pop = sim.Population(10**8, sim.IF_curr_exp())
+        pop[1000:5 * 10**7].record("v")
+        assert pop._spec.record["v"].runs.tolist() == [[1000, 5 * 10**7]]
+        idx = np.array([7, 3, 4, 5, 10**8 - 1, 9])
+        peak = _traced_bytes(lambda: pop[idx].record("spikes"))
+        assert pop._spec.record["spikes"].runs.tolist() == [[3, 6], [7, 8], [9, 10],
+                                                             [10**8 - 1, 10**8]]
+        assert peak < 2_000_000, peak
     finally:
         sim.end()
 
@@ -76,6 +103,7 @@ def test_recording_k_of_n_cells_costs_o_of_k(how):
             assert not state.built
             expected = np.sort(view.mask if how == "sample" else idx)
             np.testing.assert_array_equal(pop._spec.record["spikes"].indices, expected)
+            assert pop._spec.record["spikes"].count == k
             costs.append((blocks, seconds))
         finally:
             sim.end()

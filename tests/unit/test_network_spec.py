@@ -61,7 +61,7 @@ def test_freeze_versions_and_changes_between():
     first = draft.freeze()
     assert draft.freeze() is first                      # nothing changed: the same spec
     draft.replace("populations", 0, params={"tau_m": 12.0}, initial={"v": -60.0},
-                  record={"v": RecordSpec(np.array([3, 1]), 2)})
+                  record={"v": RecordSpec.of_indices(np.array([3, 1]), 2)})
     draft.replace("projections", 0, updates=(SynapseUpdate("weight", 0.1, 0),))
     second = draft.freeze()
     assert second.version == first.version + 1
