@@ -328,8 +328,8 @@ class PopulationView(_SampleMixin, _ParameterMixin, common.PopulationView):
         self._is_sorted = bool(np.all(gids[1:] > gids[:-1]))
         self.label = label or "view of '%s' with size %s" % (parent.label, self.size)
         if gids.size:
-            self.first_id = self.all_cells[int(np.argmin(gids))]
-            self.last_id = self.all_cells[int(np.argmax(gids))]
+            lo, hi = (0, -1) if self._is_sorted else (int(np.argmin(gids)), int(np.argmax(gids)))
+            self.first_id, self.last_id = self.all_cells[lo], self.all_cells[hi]
         self.annotations = {}
         self.recorder = parent.recorder
         self._record_filter = self.all_cells
