@@ -14,6 +14,13 @@ asks this module twice:
    it. Pure arithmetic on the mapping (every process computes every rank), so
    every process reaches the same verdict without another collective.
 
+Recording streams to files (:mod:`spinn.recording`): a rank holds at most
+:data:`RECORDING_BUFFER_BYTES` of it in memory however long the run, and the
+whole recording must fit on the disk of the output directory instead (each
+process's free space there is gathered with its memory, so the verdict is
+the same everywhere): a run whose recording would not fit is refused before
+its first step, with the same kind of message.
+
 A refusal is one :class:`~spinn.errors.ResourceError` with the same message on
 every process: the rank that does not fit, its need and its memory, the
 largest contributors (``Projection 'exc→exc': 6.37 TiB of synapses``) and
@@ -40,6 +47,7 @@ import math
 import os
 import re
 import resource
+import shutil
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +55,7 @@ import numpy as np
 from .errors import ResourceError
 from .estimates import BYTES_PER_SYNAPSE, expected_synapses
 from .fusion import fused_projections
+from .recording import RankRecorder
 
 __all__ = ["check_network", "check_ranks", "plan_run", "parse_size", "format_bytes", "process_memory",
            "MEMORY_PER_RANK_ENV", "CHECK_ENV"]
@@ -82,6 +91,10 @@ BYTES_PER_SPIKE = 32.0
 BYTES_PER_SPIKE_STEP = 130.0
 #: One sample of a signal segment besides its values: its array and list entries.
 BYTES_PER_SAMPLE = 130.0
+#: Recording a rank holds in memory at most: it writes a chunk when more than
+#: ``RankRecorder.CHUNK_VALUES`` values wait (twice that, for the step that
+#: crosses the limit and the compaction).
+RECORDING_BUFFER_BYTES = 2.0 * RankRecorder.CHUNK_VALUES * BYTES_PER_SPIKE
 
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50}
 
@@ -178,9 +191,30 @@ def _node_processes(exchange) -> int:
     return max(1, int(count())) if callable(count) else 1
 
 
-def process_memory(exchange) -> dict:
+def disk_free(path) -> tuple:
+    """``(free bytes, directory)`` where ``path`` is or would be created
+    (its nearest existing ancestor); ``(inf, path)`` if that cannot be told."""
+    from pathlib import Path
+    where = Path(path).absolute()
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        return float(shutil.disk_usage(where).free), str(where)
+    except OSError:
+        return math.inf, str(where)
+
+
+def process_memory(exchange, output=None) -> dict:
     """What this process has: ``available`` bytes for its ranks, ``per_rank``
-    (the nominal memory of one rank), ``ranks`` hosted, ``origin`` (for messages)."""
+    (the nominal memory of one rank), ``ranks`` hosted, ``origin`` (for
+    messages), and ``disk`` bytes free for the recording at ``output`` (the
+    output directory, made or to be made; ``disk_at`` names the place)."""
+    out = _process_memory(exchange)
+    out["disk"], out["disk_at"] = disk_free(output) if output is not None else (math.inf, "")
+    return out
+
+
+def _process_memory(exchange) -> dict:
     ranks = tuple(int(r) for r in exchange.local_ranks)
     given = os.environ.get(MEMORY_PER_RANK_ENV, "").strip()
     if given:
@@ -301,9 +335,11 @@ class _Estimate:
         per_atom = self.graph.bytes_per_atom
         return 0.0 if per_atom is None else factor * float(per_atom[v])
 
-    def parts(self, atoms: dict, recorded: dict) -> _Parts:
-        """Contributors for ``atoms[v]`` neurons of each population (and
-        ``recorded[v][variable]`` recorded cells among them)."""
+    def parts(self, atoms: dict, recorded: dict, ranks: int = 1) -> _Parts:
+        """Contributors in memory for ``atoms[v]`` neurons of each population
+        (and ``recorded[v][variable]`` recorded cells among them) on ``ranks``
+        ranks: recording counts up to :data:`RECORDING_BUFFER_BYTES` a rank
+        (the rest is on disk, :meth:`recording_on_disk`)."""
         spec, graph = self.spec, self.graph
         parts = _Parts()
         for v, n in atoms.items():
@@ -315,21 +351,32 @@ class _Estimate:
             if n:
                 parts.add("synapses", f"Projection {spec.projections[pid].label!r}",
                           n * per_neuron)
+        recording = self.recording_on_disk(recorded)
+        total = recording.total()
+        scale = min(1.0, RECORDING_BUFFER_BYTES * ranks / total) if total else 1.0
+        for key, nbytes in recording.bytes.items():
+            parts.add(*key, nbytes * scale)
+        return parts
+
+    def recording_on_disk(self, recorded: dict) -> _Parts:
+        """Bytes the recording of ``recorded[v][variable]`` cells writes in the
+        planned run, by variable."""
+        parts = _Parts()
         any_spikes = False
         for v, by_variable in recorded.items():
-            population = spec.populations[v]
+            population = self.spec.populations[v]
             for variable, nbytes in self.recording(population, by_variable).items():
                 parts.add("recording", f"Population {population.label!r} {variable}", nbytes)
             any_spikes |= bool(by_variable.get("spikes"))
         parts.add("recording", "spike recording per step", self.step_overhead(any_spikes))
         return parts
 
-    def network(self) -> _Parts:
-        """Contributors of the whole network."""
+    def network(self, ranks: int = 1) -> _Parts:
+        """Contributors of the whole network (in memory, on ``ranks`` ranks)."""
         atoms = {p.id: p.size for p in self.spec.populations}
         recorded = {p.id: {var: rs.count for var, rs in p.record.items()}
                     for p in self.spec.populations if p.record}
-        return self.parts(atoms, recorded)
+        return self.parts(atoms, recorded, ranks=ranks)
 
     def synapse_count(self, pid: int) -> float:
         return sum(s for p, _, _, s in self.synapses if p == pid)
@@ -354,10 +401,11 @@ def check_network(sim, graph) -> list | None:
     :func:`check_ranks` (None when the check is off)."""
     if not _enabled(sim):
         return None
-    budgets = sim.exchange.allgather(process_memory(sim.exchange))
+    output = sim.output_location() if hasattr(sim, "output_location") else None
+    budgets = sim.exchange.allgather(process_memory(sim.exchange, output))
     estimate = _Estimate.of(sim.spec, graph, _planned_steps(sim))
     mapping = BYTES_PER_SLICE_MAPPING * _n_slices(graph)
-    whole = estimate.network()
+    whole = estimate.network(ranks=sim.exchange.n_ranks)
     # each process builds its ranks one by one: the transient of one rank each
     state = 0.0 if graph.bytes_per_atom is None else float(graph.n_atoms @ graph.bytes_per_atom)
     building = NEURON_TRANSIENT_FACTOR * state * len(budgets) / sim.exchange.n_ranks
@@ -400,11 +448,14 @@ def check_ranks(sim, graph, mapping, budgets) -> None:
     slices, rank = mapping.slices, mapping.placement.rank
     sizes = slices.sizes()
     n_ranks = mapping.placement.n_ranks
-    per_slice, transient, spikes = _slice_bytes(estimate, slices, sizes)
+    per_slice, recording, transient, spikes = _slice_bytes(estimate, slices, sizes)
     per_rank = np.bincount(rank, weights=per_slice, minlength=n_ranks)
     building = np.bincount(rank, weights=transient, minlength=n_ranks)
-    per_rank += estimate.step_overhead(True) * (np.bincount(
+    written = np.bincount(rank, weights=recording, minlength=n_ranks)
+    written += estimate.step_overhead(True) * (np.bincount(
         rank, weights=spikes, minlength=n_ranks) > 0)
+    _check_disk(sim, estimate, budgets, written, slices, rank)
+    per_rank += np.minimum(written, RECORDING_BUFFER_BYTES)      # the rest is on disk
     overhead = BYTES_PER_SLICE_MAPPING * slices.vertex.size
     needs = [overhead + float(per_rank[list(b["ranks"])].sum())
              + float(building[list(b["ranks"])].max()) for b in budgets]
@@ -422,11 +473,11 @@ def check_ranks(sim, graph, mapping, budgets) -> None:
     atoms = {int(v): int(n) for v, n in enumerate(np.bincount(
         slices.vertex[on], weights=sizes[on], minlength=graph.n_vertices)) if n}
     recorded = _recorded(spec, slices, on)
-    parts = estimate.parts(atoms, recorded)
+    parts = estimate.parts(atoms, recorded, ranks=len(hosted))
     parts.add("mapping", f"the mapping ({slices.vertex.size} slices)", overhead)
     parts.add("build", "building its largest rank (transient)",
               float(building[hosted].max()))
-    whole = estimate.network().total()
+    whole = estimate.network(ranks=n_ranks).total()
     who = (f"rank {hosted[0]}" if len(hosted) == 1 else
            f"this process (virtual ranks {hosted[0]}-{hosted[-1]})"
            if sim.exchange.n_processes == 1 else
@@ -437,10 +488,36 @@ def check_ranks(sim, graph, mapping, budgets) -> None:
                                  budgets[p]["available"], needs[p]))
 
 
+def _check_disk(sim, estimate, budgets, written, slices, rank) -> None:
+    """Refuse a run whose recording (``written[r]`` bytes from rank ``r``)
+    would not fit on the disk of its process's output directory."""
+    for p, budget in enumerate(budgets):
+        need = float(written[list(budget["ranks"])].sum())
+        free = budget.get("disk", math.inf)
+        if need <= free:
+            continue
+        on = np.isin(rank, list(budget["ranks"]))
+        parts = estimate.recording_on_disk(_recorded(estimate.spec, slices, on))
+        top = sorted(parts.bytes.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        hosted = list(budget["ranks"])
+        who = (f"rank {hosted[0]}" if len(hosted) == 1 else
+               f"MPI process {p} (ranks {hosted[0]}-{hosted[-1]})")
+        steps = estimate.steps or 0
+        lines = [f"the recording does not fit on disk: {who} would write an estimated "
+                 f"{format_bytes(need)} in the {steps:,} steps planned, but "
+                 f"{budget.get('disk_at') or 'its output directory'} has "
+                 f"{format_bytes(free)} free. Largest contributors:"]
+        lines += [_label(kind, label, nbytes, estimate.spec) for (kind, label), nbytes in top]
+        lines.append("Record fewer cells, less often (sampling_interval), or run shorter; "
+                     "or write the output elsewhere (setup(output=...), spinn run --output, "
+                     "SPINN_OUTPUT).")
+        raise ResourceError("\n".join(lines))
+
+
 def _slice_bytes(estimate, slices, sizes):
-    """Estimated bytes of each slice (state, synapses, recording), the
-    transient of its build, and which slices record spikes (their rank pays
-    the per-step overhead once)."""
+    """Estimated bytes in memory of each slice (state, synapses), the bytes
+    its recording writes in the planned run, the transient of its build, and
+    which slices record spikes (their rank pays the per-step overhead once)."""
     graph, spec = estimate.graph, estimate.spec
     state = (np.zeros(graph.n_vertices) if graph.bytes_per_atom is None
              else graph.bytes_per_atom.copy())
@@ -448,10 +525,11 @@ def _slice_bytes(estimate, slices, sizes):
     for _, b, per_neuron, _ in estimate.synapses:
         per_atom[b] += per_neuron
     out = sizes * per_atom[slices.vertex]
+    recording = np.zeros(slices.vertex.size)
     transient = NEURON_TRANSIENT_FACTOR * sizes * state[slices.vertex]
     spikes = np.zeros(slices.vertex.size, dtype=bool)
     if not estimate.steps:
-        return out, transient, spikes
+        return out, recording, transient, spikes
     for population in spec.populations:
         if not population.record:
             continue
@@ -459,12 +537,13 @@ def _slice_bytes(estimate, slices, sizes):
         for variable, rs in population.record.items():
             n = rs.count_between(slices.lo[which], slices.hi[which]).astype(np.float64)
             if variable == "spikes":
-                out[which] += n * estimate.recording(population, {variable: 1})[variable]
+                recording[which] += n * estimate.recording(population, {variable: 1})[variable]
                 spikes[which] |= n > 0
             else:           # samples * (n * 8 + overhead), the overhead per slice
                 samples = estimate.steps // max(rs.interval, 1) + 1
-                out[which] += np.where(n > 0, samples * (n * 8.0 + BYTES_PER_SAMPLE), 0.0)
-    return out, transient, spikes
+                recording[which] += np.where(n > 0, samples * (n * 8.0 + BYTES_PER_SAMPLE),
+                                             0.0)
+    return out, recording, transient, spikes
 
 
 def _recorded(spec, slices, on) -> dict:

@@ -93,10 +93,12 @@ class SpikeBuffer:
         self._stamps = np.zeros(0, np.int64)
         self._new_gids: list[np.ndarray] = []  # appended since, one array per step
         self._new_stamps: list[int] = []
+        self.n_new = 0                          # spikes in _new_gids
 
     def append(self, stamp: int, gids: np.ndarray) -> None:
         self._new_gids.append(gids)
         self._new_stamps.append(stamp)
+        self.n_new += gids.size
 
     def select(self, lo: int, hi: int, gids: np.ndarray | None = None):
         """Spikes of gids in ``[lo, hi)`` (and in sorted ``gids``, if given):
@@ -123,6 +125,7 @@ class SpikeBuffer:
             self._stamps = np.concatenate([self._stamps, np.repeat(
                 np.asarray(self._new_stamps, dtype=np.int64), sizes)])
             self._new_gids, self._new_stamps = [], []
+            self.n_new = 0
 
 
 class SignalSegment:
@@ -218,10 +221,21 @@ class RankRecorder:
     # -- streaming -------------------------------------------------------------------
     def pending(self) -> int:
         """Values in memory not yet written."""
-        n = sum(g.size for g in self.spikes._new_gids) + self.spikes._gids.size
+        n = self.spikes.n_new + self.spikes._gids.size
         for segments in self.signals.values():
             for s in segments:
                 n += len(s.stamps) * (s.gids.size if hasattr(s, "columns") else 1)
+        return n
+
+    def values_per_step(self) -> float:
+        """At most how many values a step adds (every recorded neuron
+        spiking, every active signal sampled): how often to look at
+        :meth:`pending`."""
+        n = float(np.count_nonzero(self.record_spikes))
+        for segments in self.signals.values():
+            s = segments[-1] if segments else None
+            if s is not None and s.active and hasattr(s, "columns"):
+                n += s.gids.size / s.interval
         return n
 
     def flush(self) -> None:

@@ -35,7 +35,7 @@ from .errors import NetworkError, RankError, SimulationStateError, SpinnError
 from .estimates import network_graph
 from .fusion import build_fused, build_replicated, fused_projections, replicated_populations
 from .network import NetworkSpec, changes_between, first_difference, steps_to_ms
-from .recording import ChunkFile, recording_file, signal_grid
+from .recording import ChunkFile, RankRecorder, recording_file, signal_grid
 from .runtime import RankRuntime
 from .state import export_runtime, import_runtime, merge, redistribute
 from .synapses import apply_update, projection_synapses
@@ -171,6 +171,14 @@ class Simulation:
                     rt.live.append(LiveOutput(pop.label, pop.first_gid, lo, hi, host, port))
 
     # -- output ------------------------------------------------------------------
+    def output_location(self) -> Path:
+        """Where the recordings go (or will go: the directory may not exist yet)."""
+        if self.output_dir is not None:
+            return self.output_dir
+        given = self.output or os.environ.get("SPINN_OUTPUT")
+        return Path(given) if given else Path(os.environ.get("SPINN_OUTPUT_ROOT",
+                                                             "spinn_output"))
+
     def _open_output(self) -> None:
         """Choose and create the output directory (collective, once)."""
         if self.output_dir is not None:
@@ -454,6 +462,10 @@ class Simulation:
         reached = self.step         # the first step not completed
         previous = _on_sigterm_interrupt()
         pace = self.pacing.start(self.step, dt) if self.real_time else None
+        # look at what waits to be written often enough that a rank never holds
+        # much more than CHUNK_VALUES values (memory.RECORDING_BUFFER_BYTES)
+        per_step = max((rt.recorder.values_per_step() for rt in runtimes), default=0.0)
+        flush_every = int(max(1, min(1024, RankRecorder.CHUNK_VALUES // max(per_step, 1.0))))
         try:
             for k in range(self.step, end):
                 reached = k
@@ -494,7 +506,7 @@ class Simulation:
                     batch = []
                 if progress is not None:
                     progress.update(k)
-                if k & 1023 == 1023:
+                if (k + 1) % flush_every == 0:
                     self._flush_recording(only_large=True)
             reached = end
         finally:            # also when interrupted: what was recorded is written

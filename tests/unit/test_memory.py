@@ -116,8 +116,9 @@ def test_the_check_can_be_switched_off(monkeypatch, no_rss):
     sim.end()
 
 
-def test_recording_for_the_planned_run_counts(monkeypatch, no_rss):
+def test_a_long_recording_goes_to_disk_and_must_fit_there(monkeypatch, no_rss):
     monkeypatch.setenv(memory.MEMORY_PER_RANK_ENV, "256M")
+    monkeypatch.setattr(memory, "disk_free", lambda path: (2.0**30, "/scratch"))
     sim.setup(timestep=0.1, quiet=True)
     cells = sim.Population(1000, sim.IF_curr_exp(), label="cells")
     cells.record("v")
@@ -125,9 +126,35 @@ def test_recording_for_the_planned_run_counts(monkeypatch, no_rss):
     with pytest.raises(ResourceError) as caught:
         sim.run(100_000.0)
     text = str(caught.value)
+    assert re.match(r"the recording does not fit on disk: rank 0 would write an estimated "
+                    r"7\.\d\d GiB in the 1,000,000 steps planned, but /scratch has 1\.00 GiB "
+                    r"free", text), text
     assert re.search(r"\n  Population 'cells' v: 7\.\d\d GiB of recording\n", text)
-    assert "record fewer cells, less often, or run shorter" in text
+    assert "setup(output=...)" in text
+    assert sim.get_current_time() == 0.0
     sim.run(100.0)                           # a short run fits
+    # with room on disk the long run fits in 256 MiB: a rank holds a bounded
+    # part of its recording in memory, whatever the run's length
+    simulation = state.simulation
+    simulation.memory_budgets = [dict(b, disk=1e12) for b in simulation.memory_budgets]
+    memory.plan_run(simulation, 10**6)
+    memory.plan_run(simulation, 10**8)
+    sim.end()
+
+
+def test_the_recording_in_memory_is_bounded_whatever_the_run(no_rss):
+    sim.setup(timestep=0.1, quiet=True)
+    cells = sim.Population(1000, sim.IF_curr_exp(), label="cells")
+    cells.record(["v", "spikes"])
+    spec = state.network.freeze()
+    graph = network_graph(spec)
+    atoms, recorded = {0: 1000}, {0: {"v": 1000, "spikes": 1000}}
+    short = memory._Estimate.of(spec, graph, 100).parts(atoms, recorded)
+    long = memory._Estimate.of(spec, graph, 10**7).parts(atoms, recorded)
+    assert 0 < short.of("recording") < memory.RECORDING_BUFFER_BYTES
+    assert long.of("recording") == pytest.approx(memory.RECORDING_BUFFER_BYTES)
+    on_disk = memory._Estimate.of(spec, graph, 10**7).recording_on_disk(recorded)
+    assert on_disk.of("recording") > 7e10          # 10^7 samples x 1000 x 8 B
     sim.end()
 
 
@@ -168,6 +195,7 @@ def test_an_absurd_population_is_refused_before_mapping(no_rss):
 
 def test_a_later_run_whose_recording_would_not_fit_is_refused(monkeypatch, no_rss):
     monkeypatch.setenv(memory.MEMORY_PER_RANK_ENV, "256M")
+    monkeypatch.setattr(memory, "disk_free", lambda path: (2.0**30, "/scratch"))
     sim.setup(timestep=0.1, quiet=True)
     cells = sim.Population(1000, sim.IF_curr_exp(), label="cells")
     sim.run(10.0)                            # built without recording
