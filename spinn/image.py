@@ -83,6 +83,7 @@ def _decode(obj):
             fields["populations"] = tuple(tuple(p) for p in fields["populations"])
         if cls is SynapseImage:
             fields["parts"] = tuple(fields["parts"])
+            fields["short_term"] = tuple(tuple(e) for e in fields.get("short_term", ()))
         return cls(**fields)
     return obj
 
