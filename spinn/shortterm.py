@@ -33,9 +33,9 @@ Random draws are counter-based (:func:`spinn.rng.hashed_uniform`) keyed by
 the network seed, the projection, the synapse's identity ``(pre gid, post
 gid, k)``, the step and the draw's number: the same on any rank count and
 slicing, and a checkpoint need not store any generator state. Decays use
-:class:`~spinn.plasticity.DecayTable` (``math.exp`` tables) per distinct time
-constant, or :func:`~spinn.rng.exact_exp` value by value where a projection
-has many distinct ones: never numpy's vectorised exp.
+:class:`~spinn.plasticity.DecayTable` (``math.exp`` tables) for the one time
+constant of a projection, or :func:`~spinn.rng.exact_exp` value by value
+where its synapses have their own: never numpy's vectorised exp.
 """
 from __future__ import annotations
 
@@ -180,34 +180,29 @@ def check_spec(spec: ShortTermSpec, label: str) -> None:
 
 
 class Decay:
-    """``exp(-h * dt / tau)`` for synapses with their own ``tau`` (ms; 0 gives 0)."""
+    """``exp(-h * dt / tau)`` for synapses with their own ``tau`` (ms; 0 gives 0).
 
-    #: beyond this many distinct time constants, decays are computed value by value
-    MAX_TABLES = 16
+    One ``tau`` for the whole projection (a number in its description): a
+    :class:`~spinn.plasticity.DecayTable`. Otherwise every synapse's decay is
+    ``math.exp`` of its own argument (:func:`~spinn.rng.exact_exp`). Which
+    of the two a projection uses follows from its description, never from
+    the values a rank happens to hold, so a synapse decays by the same
+    number on any rank count."""
 
     def __init__(self, tau, dt: float):
-        tau = np.asarray(tau, dtype=np.float64)
+        self.tau = tau = np.asarray(tau, dtype=np.float64)
         self.dt = dt
-        self.tau = tau
-        uniq, inverse = np.unique(tau, return_inverse=True)
-        self.tables = None
-        if uniq.size <= self.MAX_TABLES:
-            self.tables = [DecayTable(dt, t) if t > 0 else None for t in uniq.tolist()]
-            self.which = inverse.reshape(tau.shape)
+        self.table = None
+        if tau.ndim == 0 and tau > 0:
+            self.table = DecayTable(dt, float(tau))
 
     def __call__(self, local: np.ndarray, h: np.ndarray) -> np.ndarray:
         """Decay over ``h`` steps of synapses ``local``."""
-        if self.tables is not None and len(self.tables) == 1:
-            table = self.tables[0]
-            return table(h) if table is not None else np.zeros(h.size)
+        if self.table is not None:
+            return self.table(h)
+        if self.tau.ndim == 0:
+            return np.zeros(h.size)
         out = np.zeros(h.size)
-        if self.tables is not None:
-            which = self.which[local]
-            for j, table in enumerate(self.tables):
-                mine = which == j
-                if table is not None and mine.any():
-                    out[mine] = table(h[mine])
-            return out
         tau = self.tau[local]
         positive = tau > 0
         out[positive] = exact_exp(-(h[positive] * self.dt) / tau[positive])

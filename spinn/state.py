@@ -337,7 +337,9 @@ def _import_short_term_parameters(st, table, i, j) -> None:
                 continue
             values = np.broadcast_to(current, (pp.n,)).astype(np.float64)
             values[i[mine] - a] = table[f"={name}"][j[mine]]
-            params[name] = values if np.unique(values).size > 1 else np.asarray(values[0])
+            # one number stays one number where the saved values are that number
+            same = current.ndim == 0 and bool(np.all(values == current))
+            params[name] = current if same else values
         pp.use(params)
 
 

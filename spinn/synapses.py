@@ -547,7 +547,8 @@ def apply_update(image: SynapseImage, proj, update, geometry, dt: float,
         return image
     values = _update_values(image, proj, update, geometry, syn, pre, post)
     if update.attribute not in ("weight", "delay"):
-        return _set_short_term(image, proj, update.attribute, syn, values)
+        return _set_short_term(image, proj, update.attribute, syn, values,
+                               whole=is_homogeneous(update.value))
     if update.attribute == "weight":
         check_synapses(proj, values, np.zeros(0), dt)
         return replace_weights(image, syn, values)
@@ -561,18 +562,23 @@ def apply_update(image: SynapseImage, proj, update, geometry, dt: float,
     return _freeze(replace(image, offset=offset, n_slots=n_slots))
 
 
-def _set_short_term(image: SynapseImage, proj, name: str, syn, values) -> SynapseImage:
-    """``image`` with short-term parameter ``name`` of ``syn`` set to ``values``."""
+def _set_short_term(image: SynapseImage, proj, name: str, syn, values,
+                    whole: bool) -> SynapseImage:
+    """``image`` with short-term parameter ``name`` of ``syn`` set to ``values``;
+    ``whole``: one number for the whole projection (kept as one number: whether
+    a parameter is one number or one per synapse follows from the description,
+    not from the values a rank holds)."""
     from .shortterm import check_values
     check_values(proj.label, name, values)
     entries = list(image.short_term)
     for i, (pid, have, current) in enumerate(entries):
         if pid == proj.id and have == name:
-            n = image.part(pid).n_synapses
-            new = np.broadcast_to(current, (n,)).astype(np.float64)
-            new[image.projection_order(pid, syn)] = values
-            if np.all(new == new[0]):
-                new = np.asarray(new[0])
+            if whole:
+                new = np.asarray(float(values[0]))
+            else:
+                n = image.part(pid).n_synapses
+                new = np.broadcast_to(current, (n,)).astype(np.float64)
+                new[image.projection_order(pid, syn)] = values
             entries[i] = (pid, name, new)
             return _freeze(replace(image, short_term=tuple(entries)))
     raise NetworkError(f"Projection '{proj.label}': its synapses have no parameter {name!r}")
