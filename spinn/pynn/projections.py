@@ -284,7 +284,7 @@ class Projection(common.Projection):
             raise NotImplementedError(
                 f"Projection '{self.label}': plastic inhibitory synapses onto current-based "
                 "cells (negative weights) are not supported yet")
-        spatial = self._spatial(engine_connector, weight, delay)
+        spatial = self._spatial(engine_connector, *values.values())
         self._spec = ProjectionSpec(
             id=pid, label=self.label, pre=pre, post=post,
             pre_populations=_populations_of(self.pre),
@@ -298,11 +298,11 @@ class Projection(common.Projection):
         state.network.add("projections", self._spec)
         state.projections.append(self)
 
-    def _spatial(self, connector, weight, delay):
+    def _spatial(self, connector, *values):
         """The engine's Space, and the populations' positions, for spatial
-        connectors and distance-dependent values (None otherwise)."""
+        connectors and distance-dependent synaptic values (None otherwise)."""
         needs = getattr(connector, "needs_positions", False) or any(
-            hasattr(v, "evaluate") for v in (weight, delay))
+            hasattr(v, "evaluate") for v in values)
         if not needs:
             return None
         from .spatial import space_spec
