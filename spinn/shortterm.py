@@ -316,14 +316,16 @@ class RankShortTerm:
     def __init__(self, synapses, specs: dict, dt: float, local_gids):
         from .state import identity_of
         self.space = space = SynapseSpace(synapses, specs)
-        proj, pre, post, k = identity_of(synapses, local_gids, space.csr)
-        ident = synapse_keys(pre, post, k)
         self.projections = []
         for j, pid in enumerate(space.ids):
             a, b = int(space.bases[j]), int(space.bases[j + 1])
             spec, label = specs[pid]
+            ident = None
+            if spec.stochastic:         # the keys of the synapses' draws
+                _, pre, post, k = identity_of(synapses, local_gids, space.csr[a:b])
+                ident = synapse_keys(pre, post, k)
             self.projections.append(ShortTermProjection(
-                pid, spec, label, b - a, dt, synapses.short_term_params(pid), ident[a:b]))
+                pid, spec, label, b - a, dt, synapses.short_term_params(pid), ident))
 
     def use(self, synapses) -> None:
         """The parameters of ``synapses`` (after ``Projection.set``); state kept."""
