@@ -47,7 +47,8 @@ def _encode(obj):
     if isinstance(obj, np.ndarray):
         array = np.ascontiguousarray(obj)
         array = array.astype(array.dtype.newbyteorder("<"), copy=False)
-        return {"__nd__": True, "dtype": array.dtype.str, "shape": list(array.shape),
+        # (the array's own shape: ascontiguousarray makes a 0-d array 1-d)
+        return {"__nd__": True, "dtype": array.dtype.str, "shape": list(obj.shape),
                 "data": array.tobytes()}
     if isinstance(obj, np.generic):
         return obj.item()

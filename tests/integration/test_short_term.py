@@ -353,3 +353,30 @@ def test_restore_takes_the_saved_parameters():
     import_runtime(rt, tables, 200, strict=True)
     np.testing.assert_array_equal(pp.params["U"], before[::-1])
     sim.end()
+
+
+def test_rank_image_keeps_per_synapse_parameters(tmp_path):
+    """A rank image on disk (``spinn map --save``) holds the short-term
+    parameters per synapse and the models; a runtime from the loaded image
+    simulates what the in-memory one does."""
+    from spinn.image import load_rank_image, save_rank_image
+    from spinn.pynn.simulator import state
+    from spinn.runtime import RankRuntime
+    syn = sim.StochasticTsodyksMarkramSynapse(
+        weight=2.0, delay=1.0, U=sim.RandomDistribution("uniform", (0.1, 0.9)), tau_rec=40.0)
+    tm_targets(1, 6, syn)
+    sim.run(1.0)
+    image = state.built_simulation().images[0]
+    save_rank_image(image, tmp_path / "rank.msgpack")
+    loaded = load_rank_image(tmp_path / "rank.msgpack")
+    assert [(p, n) for p, n, _ in loaded.synapses.short_term] == [
+        (p, n) for p, n, _ in image.synapses.short_term]
+    for (_, _, a), (_, _, b) in zip(loaded.synapses.short_term, image.synapses.short_term):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.rules[0][3].model == "stochastic_tsodyks_markram"
+    a, b = RankRuntime(image, 0).short_term, RankRuntime(loaded, 0).short_term
+    index = np.arange(6)
+    for t in (10, 50, 300, 310, 320):
+        np.testing.assert_array_equal(a.efficacies(index, t, np.ones_like)[1],
+                                      b.efficacies(index, t, np.ones_like)[1])
+    sim.end()
