@@ -285,8 +285,9 @@ class ShortTermProjection:
             self.surv[local[release]] = t
             return release.astype(float)
         # multiquantal
-        a = self.x[local].astype(np.int64)
-        empty = self.sites[local] - a if self.sites.ndim else int(self.sites) - a
+        sites = self.sites[local] if self.sites.ndim else np.full(local.size, int(self.sites))
+        a = np.minimum(self.x[local].astype(np.int64), sites)   # (n may have been set lower)
+        empty = sites - a
         refill = 1.0 - self.rec(local, h)
         for j in range(int(empty.max()) if empty.size else 0):
             a += (j < empty) & (self._uniform(local, t, j, repeat) < refill)

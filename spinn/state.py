@@ -10,8 +10,9 @@ of ranks or the slicing:
   population's ``first_gid + index``);
 * ``ring``: input in flight, by arrival step, target ``gid`` and receptor;
 * ``plastic`` and ``short_term``: per-synapse weights, traces and
-  short-term state (with the short-term parameters) by synapse identity ``(proj, pre, post, k)`` (global ids;
-  ``k`` numbers repeated pairs in generation order);
+  short-term state (with the short-term parameters) by synapse identity
+  ``(proj, pre, post, k)`` (global ids; ``k`` numbers repeated pairs in
+  generation order);
 * ``pending_pre`` / ``pending_post``: plastic events not yet seen by their
   synapses (axonal / dendritic delays), by step and synapse identity;
 * ``spikes`` and ``signal/<pop>/<variable>``: what was recorded so far.

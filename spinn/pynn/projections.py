@@ -34,7 +34,7 @@ from .populations import Assembly, LazyIDs
 from .simulator import state
 from .standardmodels import StaticSynapse
 from ..shortterm import INITIAL, MODELS, check_spec
-from .synapses import STDPMechanism, _ShortTerm, plasticity_spec, short_term_spec
+from .synapses import STDPMechanism, ShortTermSynapse, plasticity_spec, short_term_spec
 from .values import SYNAPSE, SYNAPSE_SET, checked_random_value, is_random, random_value
 
 logger = logging.getLogger(__name__)
@@ -231,7 +231,7 @@ class Projection(common.Projection):
         short_names = ()
         if isinstance(self.synapse_type, STDPMechanism):
             plasticity = plasticity_spec(self.synapse_type, self.label)
-        elif isinstance(self.synapse_type, _ShortTerm):
+        elif isinstance(self.synapse_type, ShortTermSynapse):
             short_names = MODELS[self.synapse_type.short_term_model]
         elif not isinstance(self.synapse_type, StaticSynapse):
             raise NotImplementedError(

@@ -97,25 +97,26 @@ def plasticity_spec(mechanism: STDPMechanism, label: str) -> PlasticitySpec:
                           dendritic_delay_fraction=float(mechanism.dendritic_delay_fraction))
 
 
-class _ShortTerm(MinimumDelayDefault):
+class ShortTermSynapse(MinimumDelayDefault):
     """A synapse type with short-term dynamics (:mod:`spinn.shortterm`): every
     parameter may differ between synapses, like weight and delay."""
     short_term_model: str = ""
 
 
-class TsodyksMarkramSynapse(_ShortTerm, synapses.TsodyksMarkramSynapse):
+class TsodyksMarkramSynapse(ShortTermSynapse, synapses.TsodyksMarkramSynapse):
     __doc__ = synapses.TsodyksMarkramSynapse.__doc__
     translations = _identity(*synapses.TsodyksMarkramSynapse.default_parameters)
     short_term_model = "tsodyks_markram"
 
 
-class StochasticTsodyksMarkramSynapse(_ShortTerm, synapses.StochasticTsodyksMarkramSynapse):
+class StochasticTsodyksMarkramSynapse(ShortTermSynapse,
+                                      synapses.StochasticTsodyksMarkramSynapse):
     __doc__ = synapses.StochasticTsodyksMarkramSynapse.__doc__
     translations = _identity(*synapses.StochasticTsodyksMarkramSynapse.default_parameters)
     short_term_model = "stochastic_tsodyks_markram"
 
 
-class MultiQuantalSynapse(_ShortTerm, synapses.MultiQuantalSynapse):
+class MultiQuantalSynapse(ShortTermSynapse, synapses.MultiQuantalSynapse):
     """Quantal release at ``n`` sites with Tsodyks-Markram dynamics (NEST's
     ``quantal_stp_synapse``, Loebel et al. 2009): at each spike every empty
     site refills with probability ``1 - exp(-h/tau_rec)``, then every full site
@@ -127,7 +128,7 @@ class MultiQuantalSynapse(_ShortTerm, synapses.MultiQuantalSynapse):
     short_term_model = "multiquantal"
 
 
-class SimpleStochasticSynapse(_ShortTerm, synapses.SimpleStochasticSynapse):
+class SimpleStochasticSynapse(ShortTermSynapse, synapses.SimpleStochasticSynapse):
     """Each spike is transmitted with probability ``p`` (per synapse; NEST's
     ``bernoulli_synapse``). The draws come from spinn's keyed streams: the
     same on any number of MPI ranks."""
@@ -135,7 +136,8 @@ class SimpleStochasticSynapse(_ShortTerm, synapses.SimpleStochasticSynapse):
     short_term_model = "stochastic"
 
 
-def short_term_spec(synapse: _ShortTerm, values: dict, seed: int, label: str) -> ShortTermSpec:
+def short_term_spec(synapse: ShortTermSynapse, values: dict, seed: int,
+                    label: str) -> ShortTermSpec:
     """The engine's description of a short-term synapse type; ``values``: its
     parameters as synaptic values (numbers, random values, arrays ...)."""
     spec = ShortTermSpec(model=synapse.short_term_model,
