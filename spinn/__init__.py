@@ -28,8 +28,10 @@ from .pynn.standardmodels import StaticSynapse                       # noqa: F40
 from .pynn.synapses import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
                             AdditiveWeightDependence, GutigWeightDependence,
                             MultiplicativeWeightDependence, SpikeNearestPairRule,
-                            SpikePairRule, STDPMechanism, TsodyksMarkramSynapse,
-                            Vogels2011Rule)
+                            MultiQuantalSynapse, SimpleStochasticSynapse,
+                            SpikePairRule, STDPMechanism, StochasticTsodyksMarkramSynapse,
+                            TsodyksMarkramSynapse, Vogels2011Rule)
+from .pynn.random import NativeRNG                                   # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -315,7 +315,8 @@ def synapse_rules(spec: NetworkSpec, synapses: SynapseImage) -> tuple:
         if proj.plasticity is not None:
             rules.append((proj.id, proj.label, "plastic", proj.plasticity))
         elif proj.short_term is not None:
-            rules.append((proj.id, proj.label, "short_term", proj.short_term))
+            # (its per-synapse parameters are in the synapse image)
+            rules.append((proj.id, proj.label, "short_term", proj.short_term.for_rank()))
     return tuple(rules)
 
 

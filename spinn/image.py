@@ -47,7 +47,8 @@ def _encode(obj):
     if isinstance(obj, np.ndarray):
         array = np.ascontiguousarray(obj)
         array = array.astype(array.dtype.newbyteorder("<"), copy=False)
-        return {"__nd__": True, "dtype": array.dtype.str, "shape": list(array.shape),
+        # (the array's own shape: ascontiguousarray makes a 0-d array 1-d)
+        return {"__nd__": True, "dtype": array.dtype.str, "shape": list(obj.shape),
                 "data": array.tobytes()}
     if isinstance(obj, np.generic):
         return obj.item()
@@ -83,6 +84,7 @@ def _decode(obj):
             fields["populations"] = tuple(tuple(p) for p in fields["populations"])
         if cls is SynapseImage:
             fields["parts"] = tuple(fields["parts"])
+            fields["short_term"] = tuple(tuple(e) for e in fields.get("short_term", ()))
         return cls(**fields)
     return obj
 

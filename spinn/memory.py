@@ -56,6 +56,7 @@ from .errors import ResourceError
 from .estimates import BYTES_PER_SYNAPSE, expected_synapses
 from .fusion import fused_projections
 from .recording import RankRecorder
+from .values import is_homogeneous
 
 __all__ = ["check_network", "check_ranks", "plan_run", "parse_size", "format_bytes", "process_memory",
            "MEMORY_PER_RANK_ENV", "CHECK_ENV"]
@@ -82,8 +83,11 @@ NEURON_TRANSIENT_FACTOR = 1.5
 #: Besides :data:`~spinn.estimates.BYTES_PER_SYNAPSE`, a plastic synapse keeps
 #: its weight (float64), two traces of (after, before, time) and its delays.
 PLASTIC_BYTES_PER_SYNAPSE = 72.0
-#: A Tsodyks-Markram synapse keeps ``u`` (float64) and its last spike (int64).
-SHORT_TERM_BYTES_PER_SYNAPSE = 16.0
+#: A short-term synapse (:mod:`spinn.shortterm`) keeps ``x`` and ``u`` (float64),
+#: its last spike and recovery time (int64), its identity key for the random
+#: draws and its place in the rank's CSR (8 bytes each); and 8 bytes more for
+#: each parameter given per synapse (not one number for the projection).
+SHORT_TERM_BYTES_PER_SYNAPSE = 48.0
 #: A recorded spike: global id and time stamp (int64 each), twice while the
 #: per-step arrays are compacted.
 BYTES_PER_SPIKE = 32.0
@@ -269,6 +273,7 @@ def _synapse_bytes(projection) -> float:
         extra += PLASTIC_BYTES_PER_SYNAPSE
     if projection.short_term is not None:
         extra += SHORT_TERM_BYTES_PER_SYNAPSE
+        extra += 8.0 * sum(not is_homogeneous(v) for _, v in projection.short_term.values())
     return BYTES_PER_SYNAPSE + extra
 
 

@@ -104,6 +104,23 @@ def hashed_uniform(key: np.uint64, gids: np.ndarray, step: int) -> np.ndarray:
     return (x >> _S11).astype(np.float64) * _TWO53
 
 
+def synapse_keys(pre, post, k) -> np.ndarray:
+    """One 64-bit key per synapse from its identity ``(pre gid, post gid, k)``
+    (``k`` numbers the synapses of one pair): what the per-spike draws of a
+    stochastic synapse are keyed by (:func:`hashed_uniform` with these keys in
+    place of gids), the same whichever rank holds the synapse.
+
+    >>> a = synapse_keys(np.array([1, 1]), np.array([2, 2]), np.array([0, 1]))
+    >>> bool(a[0] != a[1]), bool(a[0] == synapse_keys([1], [2], [0])[0])
+    (True, True)
+    """
+    with np.errstate(over="ignore"):
+        h = np.full(np.shape(pre), 0x6A09E667F3BCC908, dtype=np.uint64)
+        for part in (pre, post, k):
+            h = _mix64(h ^ (np.asarray(part, dtype=np.int64).astype(np.uint64) + _GOLDEN))
+    return h
+
+
 def exact_exp(x) -> np.ndarray:
     """``exp(x)`` elementwise through the C library, value by value.
 

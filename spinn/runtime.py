@@ -214,7 +214,8 @@ class RankRuntime:
         short = {pid: (rule, label) for pid, label, kind, rule in self.image.rules
                  if kind == "short_term"}
         self.plasticity = RankPlasticity(syn, plastic, self.n_local, self.dt) if plastic else None
-        self.short_term = RankShortTerm(syn, short, self.dt) if short else None
+        self.short_term = (RankShortTerm(syn, short, self.dt, self.image.local_gids)
+                           if short else None)
         self.row_kind = None
         if plastic or short:
             kind = np.zeros(syn.row_projection.size, dtype=np.int8)
@@ -681,6 +682,8 @@ class RankRuntime:
                                        if f.delay.size])
         if n_slots > self.n_slots:
             self._grow_ring(n_slots)
+        if self.short_term is not None and changes.updated:
+            self.short_term.use(syn)        # Projection.set(U=...): new parameters
         if self.plasticity is not None:
             space = self.plasticity.space
             for pid, attribute in changes.updated:

@@ -38,7 +38,7 @@ from .network import NetworkSpec, changes_between, first_difference, steps_to_ms
 from .recording import ChunkFile, RankRecorder, recording_file, signal_grid
 from .runtime import RankRuntime
 from .state import export_runtime, import_runtime, merge, redistribute
-from .synapses import apply_update, projection_synapses
+from .synapses import apply_update, projection_synapses, short_term_values
 
 logger = logging.getLogger(__name__)
 
@@ -552,22 +552,26 @@ class Simulation:
         for rt in self.runtimes:
             rt.recorder.clear(pop_id, pop.first_gid, pop.first_gid + pop.size, self.step)
 
-    def gather_connections(self, proj_id: int):
+    def gather_connections(self, proj_id: int, extra: tuple = ()):
         """All synapses of a projection: (pre, post, weight, delay_ms) sorted by
-        (pre, post), generation order for repeated pairs, on every process."""
+        (pre, post), generation order for repeated pairs, on every process;
+        then one array per short-term parameter named in ``extra``."""
         self.build()
         proj = self.spec.projections[proj_id]
-        parts = []                 # one (pre, post, weight, delay) per hosted rank
+        parts = []                 # one (pre, post, weight, delay, *extra) per hosted rank
         for rt in self.runtimes:
-            syn, pre, post = projection_synapses(rt.image.synapses, proj, rt.image.local_gids)
-            mine = [(pre, post, rt.weights_of(proj_id, syn), rt.image.synapses.delays(syn))]
+            image = rt.image.synapses
+            syn, pre, post = projection_synapses(image, proj, rt.image.local_gids)
+            mine = [(pre, post, rt.weights_of(proj_id, syn), image.delays(syn))
+                    + tuple(short_term_values(image, proj_id, syn, name) for name in extra)]
             mine += [(f.index, f.index, np.asarray(f.weight), np.asarray(f.delay))
                      for f in rt.image.fused if f.projection == proj_id]
             parts.append(tuple(np.concatenate(x) for x in zip(*mine)))
         cat = self.exchange.allgatherv
-        pre, post, w, d = (cat(list(x)) for x in zip(*parts))
+        pre, post, w, d, *values = (cat(list(x)) for x in zip(*parts))
         order = np.lexsort((post, pre))
-        return pre[order], post[order], w[order], steps_to_ms(d[order], self.spec.dt_ms)
+        return (pre[order], post[order], w[order], steps_to_ms(d[order], self.spec.dt_ms),
+                *(v[order] for v in values))
 
     def min_delay_steps(self) -> int:
         """Smallest synaptic delay in the whole network, in steps (from the build)."""

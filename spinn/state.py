@@ -10,8 +10,9 @@ of ranks or the slicing:
   population's ``first_gid + index``);
 * ``ring``: input in flight, by arrival step, target ``gid`` and receptor;
 * ``plastic`` and ``short_term``: per-synapse weights, traces and
-  short-term state by synapse identity ``(proj, pre, post, k)`` (global ids;
-  ``k`` numbers repeated pairs in generation order);
+  short-term state (with the short-term parameters) by synapse identity
+  ``(proj, pre, post, k)`` (global ids; ``k`` numbers repeated pairs in
+  generation order);
 * ``pending_pre`` / ``pending_post``: plastic events not yet seen by their
   synapses (axonal / dendritic delays), by step and synapse identity;
 * ``spikes`` and ``signal/<pop>/<variable>``: what was recorded so far.
@@ -29,6 +30,7 @@ import numpy as np
 
 from .errors import SpinnError
 from .models import N_RECEPTORS, dynamic_state
+from .shortterm import PARAMETERS as SHORT_TERM_PARAMETERS, STATE as SHORT_TERM_STATE
 
 __all__ = ["export_runtime", "import_runtime", "redistribute", "merge", "StateError"]
 
@@ -66,13 +68,18 @@ def merge(parts: list) -> Tables:
 
 def synapse_identity(rt, csr: np.ndarray):
     """``(proj, pre gid, post gid, k)`` of the rank's synapses at CSR positions ``csr``."""
-    syn = rt.image.synapses
+    return identity_of(rt.image.synapses, rt.image.local_gids, csr)
+
+
+def identity_of(syn, local_gids, csr: np.ndarray):
+    """``(proj, pre gid, post gid, k)`` of synapses at CSR positions ``csr`` of a
+    :class:`~spinn.synapses.SynapseImage` whose targets are ``local_gids``."""
     csr = np.asarray(csr, dtype=np.int64)
     row = np.searchsorted(syn.row_ptr, csr, side="right") - 1
     proj = syn.row_projection[row].astype(np.int64)
     source = np.searchsorted(syn.source_rows, row, side="right") - 1
     pre = syn.source_gid[source].astype(np.int64)
-    post = np.asarray(rt.image.local_gids)[syn.targets(csr)].astype(np.int64)
+    post = np.asarray(local_gids)[syn.targets(csr)].astype(np.int64)
     # k: the synapse's number among those of its (proj, pre, post), in CSR order
     order = np.lexsort((csr, post, pre, proj))
     k = np.zeros(csr.size, dtype=np.int64)
@@ -140,8 +147,10 @@ def export_runtime(rt, next_step: int, *, recording: bool = True) -> Tables:
     if rt.short_term is not None:
         st = rt.short_term
         ident = dict(zip(("proj", "pre", "post", "k"), synapse_identity(rt, st.space.csr)))
-        values = {f"={name}": np.concatenate([getattr(pp, name) for pp in st.projections])
-                  for name in ("x", "u", "last")}
+        columns = [pp.columns() for pp in st.projections]
+        values = {f"={name}": np.concatenate([c[name] for c in columns])
+                  if columns else np.zeros(0)
+                  for name in SHORT_TERM_STATE + SHORT_TERM_PARAMETERS}
         _add(out, "short_term", **ident, **values)
     if recording:
         _export_recording(rt, out)
@@ -301,13 +310,38 @@ def import_runtime(rt, tables: Tables, next_step: int, *, keep: frozenset = froz
             raise StateError("the saved state has no short-term synapse state")
         i, j = (match_synapses(mine, table, "short-term state") if table is not None
                 else (np.zeros(0, np.int64),) * 2)
-        for name in ("x", "u", "last") if table is not None else ():
+        for name in SHORT_TERM_STATE if table is not None else ():
+            if f"={name}" not in table:
+                continue            # (saved before the column existed: its initial value)
             values = np.concatenate([getattr(pp, name) for pp in st.projections])
             values[i] = table[f"={name}"][j]
             for pp, a, b in zip(st.projections, st.space.bases[:-1], st.space.bases[1:]):
                 getattr(pp, name)[:] = values[a:b]
+        if table is not None and strict:
+            _import_short_term_parameters(st, table, i, j)
     _import_recording(rt, tables)
     rt.recorder.resample(next_step)
+
+
+def _import_short_term_parameters(st, table, i, j) -> None:
+    """A restore: every short-term synapse takes its saved parameters (the
+    network's description gives the same values; a checkpoint carries them
+    all the same, so what was simulated is what is restored)."""
+    for pp, a, b in zip(st.projections, st.space.bases[:-1], st.space.bases[1:]):
+        mine = (i >= a) & (i < b)
+        if not mine.any():
+            continue
+        params = {}
+        for name, current in pp.params.items():
+            if f"={name}" not in table:
+                params[name] = current
+                continue
+            values = np.broadcast_to(current, (pp.n,)).astype(np.float64)
+            values[i[mine] - a] = table[f"={name}"][j[mine]]
+            # one number stays one number where the saved values are that number
+            same = current.ndim == 0 and bool(np.all(values == current))
+            params[name] = current if same else values
+        pp.use(params)
 
 
 def _lookup(table, gids: np.ndarray):

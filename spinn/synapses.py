@@ -13,6 +13,10 @@ finds all its rows as one contiguous range. Per synapse the rank keeps
   those values.
 
 That is 5 to 12 bytes per static synapse; row pointers are per source.
+Short-term synapses (:mod:`spinn.shortterm`) also keep their parameters
+(``U``, ``tau_rec``, ...) per projection in the projection's synapse order
+(its rows in order): one number where all synapses share it, else a float64
+per synapse.
 
 Generation runs twice over the blocks a rank needs (connectivity and values
 come from keyed streams, so the second pass reproduces the first exactly):
@@ -76,6 +80,9 @@ class SynapseImage:
     weight_table: np.ndarray | None  # float64[K]
     n_slots: int
     parts: tuple = ()
+    #: ``(projection id, name, values)`` of short-term parameters: a 0-d array
+    #: (every synapse the same) or one value per synapse in projection order
+    short_term: tuple = ()
 
     @property
     def n_synapses(self) -> int:
@@ -109,10 +116,24 @@ class SynapseImage:
                 return part
         return None
 
+    def short_term_params(self, projection_id: int) -> dict:
+        """Name -> values of a short-term projection's parameters (projection order)."""
+        return {name: values for pid, name, values in self.short_term if pid == projection_id}
+
+    def projection_order(self, projection_id: int, syn: np.ndarray) -> np.ndarray:
+        """Places of CSR positions ``syn`` (synapses of the projection) in the
+        projection's own synapse order (its rows in order)."""
+        rows = self.part(projection_id).rows
+        lengths = self.row_ptr[rows + 1] - self.row_ptr[rows]
+        base = np.cumsum(lengths) - lengths
+        row = np.searchsorted(self.row_ptr, syn, side="right") - 1
+        return base[np.searchsorted(rows, row)] + syn - self.row_ptr[row]
+
     def nbytes(self) -> int:
         """Bytes held (arrays only)."""
         arrays = [self.source_gid, self.source_rows, self.row_projection, self.row_ptr,
                   self.offset, self.weight, self.weight_index, self.weight_table]
+        arrays += [values for _, _, values in self.short_term]
         arrays += [a for p in self.parts for a in (p.rows, p.posts, p.post_first, p.blocks,
                                                      p.block_total)]
         return int(sum(a.nbytes for a in arrays if a is not None))
@@ -307,8 +328,44 @@ def offset_dtype(n_slots: int, stride: int):
     return np.int32 if n_slots * max(stride, 1) < 2**31 else np.int64
 
 
+class _ShortTermValues:
+    """The short-term parameters of one projection's local synapses, filled
+    block by block in pass 2 (numbers stay numbers)."""
+
+    def __init__(self, proj, row_projection, row_ptr, n: int):
+        self.proj = proj
+        self.rows = np.flatnonzero(row_projection == proj.id)
+        lengths = row_ptr[self.rows + 1] - row_ptr[self.rows]
+        self.base = np.cumsum(lengths) - lengths
+        self.row_ptr = row_ptr
+        self.numbers, self.arrays = {}, {}
+        for name, value in proj.short_term.values():
+            if is_homogeneous(value):
+                self.numbers[name] = float(value)
+            else:
+                self.arrays[name] = (value, np.empty(n))
+
+    def block(self, geometry, block, b: int, keep, row, where) -> None:
+        if not self.arrays:
+            return
+        pos = self.base[np.searchsorted(self.rows, row)] + where - self.row_ptr[row]
+        for value, out in self.arrays.values():
+            out[pos] = block_values(value, geometry, self.proj.connector, block, b)[keep]
+
+    def result(self) -> tuple:
+        from .shortterm import check_values
+        out = []
+        for name, number in self.numbers.items():
+            check_values(self.proj.label, name, number)
+            out.append((self.proj.id, name, np.asarray(number)))
+        for name, (_, values) in self.arrays.items():
+            check_values(self.proj.label, name, values)
+            out.append((self.proj.id, name, values))
+        return tuple(out)
+
+
 def _place(proj, geometry, counts: _Counts, row_next, offset, weight, weight_index,
-           weight_table, local_index, receptor_base, stride, dt):
+           weight_table, local_index, receptor_base, stride, dt, short_term=None):
     """Pass 2 of one projection: every local synapse into its row."""
     streams = Streams(proj.seed, proj.id)
     local_post = counts.local_post
@@ -334,6 +391,8 @@ def _place(proj, geometry, counts: _Counts, row_next, offset, weight, weight_ind
         where[position] = (row_next[sorted_rows]
                            + np.arange(n) - np.repeat(run_start, run_length))
         row_next[sorted_rows[run_start]] += run_length
+        if short_term is not None:
+            short_term.block(geometry, block, b, keep, row, where)
         # local index of each of the block's posts, looked up once per post
         block_local = np.zeros(hi - lo, dtype=np.int64)
         posts = np.flatnonzero(mine)
@@ -390,10 +449,14 @@ def build_synapses(projections, neurons, dt: float, geometry_of, spec=None) -> S
     offset = np.zeros(n, dtype=offset_dtype(n_slots, stride))
     weight, weight_index, weight_table = _weight_storage([p for p, _, _ in counted], n)
     row_next = row_ptr[:-1].copy()
-    parts = []
+    parts, short_term = [], []
     for proj, geometry, counts in counted:
+        values = (_ShortTermValues(proj, row_projection, row_ptr, counts.n)
+                  if proj.short_term is not None else None)
         _place(proj, geometry, counts, row_next, offset, weight, weight_index, weight_table,
-               local_index, proj.receptor * n_local, stride, dt)
+               local_index, proj.receptor * n_local, stride, dt, values)
+        if values is not None:
+            short_term.extend(values.result())
         has = counts.post_count > 0
         rows = np.flatnonzero(row_projection == proj.id)
         parts.append(ProjectionPart(
@@ -405,7 +468,7 @@ def build_synapses(projections, neurons, dt: float, geometry_of, spec=None) -> S
         n_local=n_local, source_gid=source_gid, source_rows=source_rows,
         row_projection=row_projection, row_ptr=row_ptr, offset=offset, weight=weight,
         weight_index=weight_index, weight_table=weight_table, n_slots=n_slots,
-        parts=tuple(parts))
+        parts=tuple(parts), short_term=tuple(short_term))
     for proj, geometry, _ in counted:
         for update in proj.updates:
             image = apply_update(image, proj, update, geometry, dt, neurons.gids)
@@ -418,6 +481,8 @@ def _freeze(image: SynapseImage) -> SynapseImage:
         array = getattr(image, name)
         if array is not None:
             array.setflags(write=False)
+    for _, _, values in image.short_term:
+        values.setflags(write=False)
     return image
 
 
@@ -481,6 +546,9 @@ def apply_update(image: SynapseImage, proj, update, geometry, dt: float,
     if syn.size == 0:
         return image
     values = _update_values(image, proj, update, geometry, syn, pre, post)
+    if update.attribute not in ("weight", "delay"):
+        return _set_short_term(image, proj, update.attribute, syn, values,
+                               whole=is_homogeneous(update.value))
     if update.attribute == "weight":
         check_synapses(proj, values, np.zeros(0), dt)
         return replace_weights(image, syn, values)
@@ -492,6 +560,39 @@ def apply_update(image: SynapseImage, proj, update, geometry, dt: float,
     old = offset[syn].astype(np.int64)
     offset[syn] = old % max(stride, 1) + steps * stride
     return _freeze(replace(image, offset=offset, n_slots=n_slots))
+
+
+def _set_short_term(image: SynapseImage, proj, name: str, syn, values,
+                    whole: bool) -> SynapseImage:
+    """``image`` with short-term parameter ``name`` of ``syn`` set to ``values``;
+    ``whole``: one number for the whole projection (kept as one number: whether
+    a parameter is one number or one per synapse follows from the description,
+    not from the values a rank holds)."""
+    from .shortterm import check_values
+    check_values(proj.label, name, values)
+    entries = list(image.short_term)
+    for i, (pid, have, current) in enumerate(entries):
+        if pid == proj.id and have == name:
+            if whole:
+                new = np.asarray(float(values[0]))
+            else:
+                n = image.part(pid).n_synapses
+                new = np.broadcast_to(current, (n,)).astype(np.float64)
+                new[image.projection_order(pid, syn)] = values
+            entries[i] = (pid, name, new)
+            return _freeze(replace(image, short_term=tuple(entries)))
+    raise NetworkError(f"Projection '{proj.label}': its synapses have no parameter {name!r}")
+
+
+def short_term_values(image: SynapseImage, projection_id: int, syn: np.ndarray,
+                      name: str) -> np.ndarray:
+    """Short-term parameter ``name`` of the synapses at CSR positions ``syn``."""
+    values = image.short_term_params(projection_id).get(name)
+    if values is None:
+        return np.full(syn.size, np.nan)
+    if values.ndim == 0:
+        return np.full(syn.size, float(values))
+    return values[image.projection_order(projection_id, syn)]
 
 
 def replace_weights(image: SynapseImage, syn: np.ndarray, values: np.ndarray) -> SynapseImage:

@@ -13,7 +13,9 @@ becomes a connection list (with a warning naming the projection).
 """
 from __future__ import annotations
 
+import copy
 import logging
+from dataclasses import replace
 
 import numpy as np
 from lazyarray import larray
@@ -31,8 +33,8 @@ from . import simulator
 from .populations import Assembly, LazyIDs
 from .simulator import state
 from .standardmodels import StaticSynapse
-from .synapses import (STDPMechanism, TsodyksMarkramSynapse, plasticity_spec,
-                       short_term_spec)
+from ..shortterm import INITIAL, MODELS, check_spec
+from .synapses import STDPMechanism, ShortTermSynapse, plasticity_spec, short_term_spec
 from .values import SYNAPSE, SYNAPSE_SET, checked_random_value, is_random, random_value
 
 logger = logging.getLogger(__name__)
@@ -226,14 +228,17 @@ class Projection(common.Projection):
         if self.label is None:
             self.label = f"projection{len(state.projections)}"
         plasticity = short_term = None
+        short_names = ()
         if isinstance(self.synapse_type, STDPMechanism):
             plasticity = plasticity_spec(self.synapse_type, self.label)
-        elif isinstance(self.synapse_type, TsodyksMarkramSynapse):
-            short_term = short_term_spec(self.synapse_type, self.label)
+        elif isinstance(self.synapse_type, ShortTermSynapse):
+            short_names = MODELS[self.synapse_type.short_term_model]
         elif not isinstance(self.synapse_type, StaticSynapse):
             raise NotImplementedError(
                 f"Projection '{self.label}': synapse type {type(self.synapse_type).__name__} "
-                "is not available in spinn yet (StaticSynapse, STDPMechanism)")
+                "is not available in spinn yet (StaticSynapse, STDPMechanism, "
+                "TsodyksMarkramSynapse, StochasticTsodyksMarkramSynapse, "
+                "MultiQuantalSynapse, SimpleStochasticSynapse)")
         pid = len(state.network.projections)
         n_pre, n_post = self.pre.size, self.post.size
         pre, post = _cell_gids(self.pre), _cell_gids(self.post)
@@ -250,19 +255,22 @@ class Projection(common.Projection):
             engine_connector = _native_connector(connector, self.label, n_pre, n_post)
             ps = self.synapse_type.native_parameters
             ps.shape = (n_pre, n_post)
-            weight, delay = (_synapse_value(name, ps[name], self.label,
-                                            (SYNAPSE, pid, name_code(name)))
-                             for name in ("weight", "delay"))
+            values = {name: _synapse_value(name, ps[name], self.label,
+                                           (SYNAPSE, pid, name_code(name)))
+                      for name in ("weight", "delay") + short_names}
             if isinstance(engine_connector, native.FromList):
-                names = [n for n, _ in engine_connector.columns]
-                weight = Listed("weight") if "weight" in names else weight
-                delay = Listed("delay") if "delay" in names else delay
+                listed = {n for n, _ in engine_connector.columns}
+                values.update({name: Listed(name) for name in values if name in listed})
         except _NoNativeGenerator as reason:
             logger.warning("Projection '%s': %s; running PyNN's own connector code once per "
                            "process (slower: the whole projection on every process)",
                            self.label, reason)
-            engine_connector = self._generic_connect(pid)
-            weight, delay = Listed("weight"), Listed("delay")
+            engine_connector = self._generic_connect(pid, short_names)
+            values = {name: Listed(name) for name in ("weight", "delay") + short_names}
+        weight, delay = values["weight"], values["delay"]
+        if short_names:
+            short_term = short_term_spec(self.synapse_type, values, state.network.seed,
+                                         self.label)
         post_cb = not self.post.conductance_based
         if self.receptor_type == "excitatory":
             sign, receptor = 1, 0
@@ -276,7 +284,7 @@ class Projection(common.Projection):
             raise NotImplementedError(
                 f"Projection '{self.label}': plastic inhibitory synapses onto current-based "
                 "cells (negative weights) are not supported yet")
-        spatial = self._spatial(engine_connector, weight, delay)
+        spatial = self._spatial(engine_connector, *values.values())
         self._spec = ProjectionSpec(
             id=pid, label=self.label, pre=pre, post=post,
             pre_populations=_populations_of(self.pre),
@@ -290,11 +298,11 @@ class Projection(common.Projection):
         state.network.add("projections", self._spec)
         state.projections.append(self)
 
-    def _spatial(self, connector, weight, delay):
+    def _spatial(self, connector, *values):
         """The engine's Space, and the populations' positions, for spatial
-        connectors and distance-dependent values (None otherwise)."""
+        connectors and distance-dependent synaptic values (None otherwise)."""
         needs = getattr(connector, "needs_positions", False) or any(
-            hasattr(v, "evaluate") for v in (weight, delay))
+            hasattr(v, "evaluate") for v in values)
         if not needs:
             return None
         from .spatial import space_spec
@@ -304,7 +312,7 @@ class Projection(common.Projection):
                 root._sync_positions()
         return space_spec(self.space)
 
-    def _generic_connect(self, pid: int):
+    def _generic_connect(self, pid: int, short_names=()):
         """PyNN's own connector code, run once, as a connection list.
 
         Its random numbers come from generators seeded from the network seed
@@ -327,12 +335,14 @@ class Projection(common.Projection):
             if is_random(value):
                 value.base_value.rng = seeded(value.base_value.rng, 2, name_code(name))
         self._collected = []
+        self._collect_names = ("weight", "delay") + tuple(short_names)
         self._connector.connect(self)
-        parts = self._collected or [(np.zeros(0, np.int64), np.zeros(0, np.int64),
-                                     np.zeros(0), np.zeros(0))]
-        del self._collected
-        pre, post, w, d = (np.concatenate(x) for x in zip(*parts))
-        return native.FromList.make(pre, post, {"weight": w, "delay": d})
+        names = self._collect_names
+        parts = self._collected or [(np.zeros(0, np.int64), np.zeros(0, np.int64))
+                                    + tuple(np.zeros(0) for _ in names)]
+        del self._collected, self._collect_names
+        pre, post, *columns = (np.concatenate(x) for x in zip(*parts))
+        return native.FromList.make(pre, post, dict(zip(names, columns)))
 
     def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
                             location_selector=None, **connection_parameters):
@@ -343,12 +353,15 @@ class Projection(common.Projection):
         pre = np.atleast_1d(np.asarray(presynaptic_indices, dtype=np.int64))
         n = pre.size
 
-        def column(name, default):
+        def column(name):
+            if name == "delay":
+                default = self.synapse_type._get_minimum_delay()
+            else:
+                default = self.synapse_type.default_parameters.get(name, 0.0)
             value = connection_parameters.get(name, default)
             return np.broadcast_to(np.asarray(value, dtype=float), (n,)).astype(float)
-        self._collected.append((pre, np.full(n, int(postsynaptic_index), dtype=np.int64),
-                                column("weight", 0.0),
-                                column("delay", self.synapse_type._get_minimum_delay())))
+        self._collected.append((pre, np.full(n, int(postsynaptic_index), dtype=np.int64))
+                               + tuple(column(name) for name in self._collect_names))
 
     # -- queries (collective: every process must make them) ----------------------
     def __len__(self):
@@ -357,8 +370,14 @@ class Projection(common.Projection):
     def size(self, gather=True):
         return len(self)
 
-    def _gathered(self):
-        return state.built_simulation().gather_connections(self._spec.id)
+    def _short_term_names(self) -> tuple:
+        rule = self._spec.short_term
+        return MODELS[rule.model] if rule is not None else ()
+
+    def _gathered(self, extra=()):
+        """``(pre, post, weight, delay)`` of every synapse, then the short-term
+        parameters ``extra`` (collective)."""
+        return state.built_simulation().gather_connections(self._spec.id, extra=tuple(extra))
 
     @property
     def connections(self):
@@ -368,23 +387,31 @@ class Projection(common.Projection):
     def __getitem__(self, i):
         return self.connections[i]
 
-    def _get_attributes_as_list(self, names):
-        pre, post, w, d = self._gathered()
+    def _columns(self, names):
+        """Every synaptic attribute asked for (and the indices) by name."""
+        short = self._short_term_names()
+        extra = [n for n in short if n in names]
+        pre, post, w, d, *values = self._gathered(extra)
         columns = {"presynaptic_index": pre, "postsynaptic_index": post,
                    "weight": w, "delay": d, **self._constant_columns(pre.size)}
+        columns.update(zip(extra, values))
+        return pre, post, columns
+
+    def _get_attributes_as_list(self, names):
+        pre, post, columns = self._columns(names)
         try:
             arrays = [columns[n] for n in names]
         except KeyError as exc:
-            raise errors.NonExistentParameterError(str(exc), type(self.synapse_type).__name__,
-                                                   ["weight", "delay"]) from None
+            raise errors.NonExistentParameterError(
+                str(exc), type(self.synapse_type).__name__,
+                ["weight", "delay", *self._short_term_names()]) from None
         cast = [int if n.endswith("synaptic_index") else float for n in names]
         return [tuple(c(v) for c, v in zip(cast, row)) for row in zip(*arrays)]
 
     def _constant_columns(self, n):
         """Synapse-type parameters that are the same for every synapse (the
-        STDP rule's, Tsodyks-Markram's U, tau_rec, tau_facil)."""
-        spec = self._spec
-        rule = spec.short_term or spec.plasticity
+        STDP rule's)."""
+        rule = self._spec.plasticity
         if rule is None:
             return {}
         values = dict(vars(rule))
@@ -393,8 +420,10 @@ class Projection(common.Projection):
                 if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
-        pre, post, w, d = self._gathered()
-        columns = {"weight": w, "delay": d, **self._constant_columns(pre.size)}
+        short = self._short_term_names()
+        pre, post, columns = self._columns([n if n in short else n.rstrip("s")
+                                            for n in names])
+        del columns["presynaptic_index"], columns["postsynaptic_index"]
         out = []
         for name in names:
             key = name if name in columns else name.rstrip("s")
@@ -463,6 +492,44 @@ class Projection(common.Projection):
             self._spec = state.network.replace("projections", self._spec.id,
                                                space=space_spec(self.space))
 
+    def initialize(self, **initial_values):
+        """Initial values of the synapses' short-term state (``u`` of the
+        Tsodyks-Markram types, ``a`` and ``u`` of MultiQuantalSynapse), as
+        numbers, RandomDistributions, (n_pre, n_post) arrays or functions of
+        distance; before the network is built (the first run or query). They
+        are the state ``reset()`` returns to."""
+        rule = self._spec.short_term
+        label = self.label
+        if rule is None:
+            raise NotImplementedError(
+                f"Projection '{label}': {type(self.synapse_type).__name__} synapses have "
+                "no state to initialize")
+        if state.built:
+            raise SimulationStateError(
+                f"Projection '{label}': initialize() after the network was built (by a "
+                "run or a query) is not supported; call it before the first run")
+        given = dict(rule.initial)
+        for name, value in initial_values.items():
+            if name not in INITIAL[rule.model]:
+                raise errors.NonExistentParameterError(
+                    name, type(self.synapse_type).__name__, sorted(INITIAL[rule.model]))
+            if isinstance(value, larray):
+                value = copy.deepcopy(value)
+                value.shape = (self.pre.size, self.post.size)
+            elif not isinstance(value, RandomDistribution) and not is_homogeneous(value):
+                value = larray(value, shape=(self.pre.size, self.post.size))
+            serial = state.network.next_serial(SYNAPSE_SET, self._spec.id)
+            key = f"initial_{name}"
+            try:
+                given[name] = _synapse_value(key, value, label,
+                                             (SYNAPSE_SET, self._spec.id, name_code(key),
+                                              serial))
+            except _NoNativeGenerator as exc:
+                raise NetworkError(f"Projection '{label}': {exc}") from None
+        new = replace(rule, initial=tuple(given.items()))
+        check_spec(new, label)
+        self._spec = state.network.replace("projections", self._spec.id, short_term=new)
+
     def _set_attributes(self, parameter_space):
         """``set(weight=...)``/``set(delay=...)``: numbers, RandomDistributions,
         (n_pre, n_post) arrays or distance expressions, appended to the
@@ -470,11 +537,12 @@ class Projection(common.Projection):
         state.built_simulation()        # errors in the new values show up now
         spec = self._spec
         updates = list(spec.updates)
+        settable = ("weight", "delay") + self._short_term_names()
         for name, value in parameter_space.items():
-            if name not in ("weight", "delay"):
+            if name not in settable:
                 raise NotImplementedError(
                     f"Projection '{self.label}': setting {name!r} is not supported; "
-                    "only weight and delay can be changed")
+                    f"{', '.join(settable)} can be changed")
             serial = state.network.next_serial(SYNAPSE_SET, spec.id)
             try:
                 engine_value = _synapse_value(name, value, self.label,

@@ -1,9 +1,12 @@
-"""PyNN's STDP classes for spinn (and sPyNNaker's SpikeNearestPairRule).
+"""PyNN's STDP classes for spinn (and sPyNNaker's SpikeNearestPairRule), and its
+short-term synapse types (Tsodyks-Markram, stochastic, multi-quantal).
 
 Native names are PyNN's own (identity translations). A plastic projection's
 rule is turned into a :class:`spinn.plasticity.PlasticitySpec`; the
 per-synapse ``weight`` and ``delay`` may be scalars or RandomDistributions as
-for static synapses, the rule's parameters must be scalars.
+for static synapses, the rule's parameters must be scalars. A short-term
+synapse type becomes a :class:`spinn.shortterm.ShortTermSpec`, each of whose
+parameters may be given per synapse as weights are.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from pyNN.standardmodels import synapses
 
 from ..errors import NetworkError
 from ..plasticity import PlasticitySpec
-from ..shortterm import ShortTermSpec
+from ..shortterm import MODELS, ShortTermSpec, check_spec
 from .standardmodels import MinimumDelayDefault
 from .standardmodels import identity_translations as _identity
 
@@ -94,13 +97,52 @@ def plasticity_spec(mechanism: STDPMechanism, label: str) -> PlasticitySpec:
                           dendritic_delay_fraction=float(mechanism.dendritic_delay_fraction))
 
 
-class TsodyksMarkramSynapse(MinimumDelayDefault, synapses.TsodyksMarkramSynapse):
+class ShortTermSynapse(MinimumDelayDefault):
+    """A synapse type with short-term dynamics (:mod:`spinn.shortterm`): every
+    parameter may differ between synapses, like weight and delay."""
+    short_term_model: str = ""
+
+
+class TsodyksMarkramSynapse(ShortTermSynapse, synapses.TsodyksMarkramSynapse):
     __doc__ = synapses.TsodyksMarkramSynapse.__doc__
     translations = _identity(*synapses.TsodyksMarkramSynapse.default_parameters)
+    short_term_model = "tsodyks_markram"
 
 
-def short_term_spec(synapse: TsodyksMarkramSynapse, label: str) -> ShortTermSpec:
-    ps = synapse.native_parameters
-    ps.shape = (1,)
-    return ShortTermSpec(U=_scalar(ps, "U", label), tau_rec=_scalar(ps, "tau_rec", label),
-                         tau_facil=_scalar(ps, "tau_facil", label))
+class StochasticTsodyksMarkramSynapse(ShortTermSynapse,
+                                      synapses.StochasticTsodyksMarkramSynapse):
+    __doc__ = synapses.StochasticTsodyksMarkramSynapse.__doc__
+    translations = _identity(*synapses.StochasticTsodyksMarkramSynapse.default_parameters)
+    short_term_model = "stochastic_tsodyks_markram"
+
+
+class MultiQuantalSynapse(ShortTermSynapse, synapses.MultiQuantalSynapse):
+    """Quantal release at ``n`` sites with Tsodyks-Markram dynamics (NEST's
+    ``quantal_stp_synapse``, Loebel et al. 2009): at each spike every empty
+    site refills with probability ``1 - exp(-h/tau_rec)``, then every full site
+    releases with probability ``u`` (facilitated towards ``U`` with
+    ``tau_facil``); the spike carries ``weight`` times the number of sites
+    released. ``Projection.initialize(a=..., u=...)`` sets the full sites and
+    the utilisation (by default ``n`` and ``U``)."""
+    translations = _identity(*synapses.MultiQuantalSynapse.default_parameters)
+    short_term_model = "multiquantal"
+
+
+class SimpleStochasticSynapse(ShortTermSynapse, synapses.SimpleStochasticSynapse):
+    """Each spike is transmitted with probability ``p`` (per synapse; NEST's
+    ``bernoulli_synapse``). The draws come from spinn's keyed streams: the
+    same on any number of MPI ranks."""
+    translations = _identity(*synapses.SimpleStochasticSynapse.default_parameters)
+    short_term_model = "stochastic"
+
+
+def short_term_spec(synapse: ShortTermSynapse, values: dict, seed: int,
+                    label: str) -> ShortTermSpec:
+    """The engine's description of a short-term synapse type; ``values``: its
+    parameters as synaptic values (numbers, random values, arrays ...)."""
+    spec = ShortTermSpec(model=synapse.short_term_model,
+                         params=tuple((name, values[name])
+                                      for name in MODELS[synapse.short_term_model]),
+                         seed=seed)
+    check_spec(spec, label)
+    return spec

@@ -93,6 +93,22 @@ RUNNABLE = [
     Example("tsodyksmarkram.py", data=("Results/*/tsodyksmarkram_static_spinn_*.pkl",
                                        "Results/*/tsodyksmarkram_depressing_spinn_*.pkl",
                                        "Results/*/tsodyksmarkram_facilitating_spinn_*.pkl")),
+    Example("multiquantal_synapses.py",
+            data=tuple(f"Results/*/multiquantal_synapses_{kind}, n={n}_spinn_*.pkl"
+                       for kind in ("depressing", "facilitating") for n in (1, 5))),
+    # the weight matrices, row by row, drawn with a NumpyRNG and a NativeRNG
+    Example("random_numbers.py", printed=(r"^\s*\[*\s*(nan|0\.\d)",)),
+    Example("stochastic_deterministic_comparison.py",
+            data=tuple(f"Results/*/stochastic_comparison_{kind}, {how}_spinn_*.pkl"
+                       for kind in ("depressing", "facilitating")
+                       for how in ("deterministic", "stochastic"))),
+    Example("stochastic_synapses.py",
+            data=("Results/*/stochastic_synapses_static_spinn_*.pkl",
+                  "Results/*/stochastic_synapses_stochastic_spinn_*.pkl")),
+    Example("stochastic_tsodyksmarkram.py",
+            data=tuple(f"Results/*/stochastic_tsodyksmarkram_{kind}, {how}_spinn_*.pkl"
+                       for kind in ("depressing", "facilitating")
+                       for how in ("deterministic", "stochastic"))),
     Example("update_spike_source_array.py", printed=(r"^Actual spike counts:",),
             not_on_two_ranks="the script draws each source's phase with numpy's unseeded "
                              "np.random.uniform, so every MPI process sets other spike "
@@ -102,17 +118,11 @@ RUNNABLE = [
 ]
 
 _POINT_NEURON = "no PointNeuron (a neuron composed of a cell and several synapse types) in spinn"
-_STOCHASTIC_TM = "no StochasticTsodyksMarkramSynapse in spinn"
 KNOWN_FAILURES = {
     "cell_type_demonstration": "no IF_cond_exp_gsfa_grr cell type in spinn",
     "gif_neuron": "no GIF_cond_exp cell type in spinn",
     "monolith_vs_composed": _POINT_NEURON,
     "multi_synapse": _POINT_NEURON,
-    "multiquantal_synapses": "no MultiQuantalSynapse in spinn",
-    "random_numbers": "no NativeRNG (a simulator-native random number generator) in spinn",
-    "stochastic_deterministic_comparison": _STOCHASTIC_TM,
-    "stochastic_synapses": "no SimpleStochasticSynapse in spinn",
-    "stochastic_tsodyksmarkram": _STOCHASTIC_TM,
 }
 
 SKIPPED = {

@@ -22,27 +22,13 @@ from .sdist import import_as_package, pynn_sdist
 SCENARIOS = pynn_sdist() / "test" / "system" / "scenarios"
 
 # "module::function" -> why spinn does not pass it
-_HETEROGENEOUS_U = ("Tsodyks-Markram U per synapse: spinn's ShortTermSpec holds one U, "
-                    "tau_rec and tau_facil per projection ('STDP parameter U must be a "
-                    "single number')")
-_SET_U = ("Projection.set(U=<per-synapse values>): spinn changes only weight and delay "
-          "of built synapses; U is one number per projection")
 KNOWN_FAILURES = {
     "test_cell_types::test_composed_neuron_model_homogeneous_receptors":
         "no PointNeuron (a composed neuron with several receptor types) in spinn",
-    "test_connectors::test_all_to_all_tsodyksmarkram": _HETEROGENEOUS_U,
-    "test_connectors::test_fixed_number_pre_with_replacement_heterogeneous_parameters":
-        _HETEROGENEOUS_U,
-    "test_connectors::test_fixed_number_post_with_replacement_heterogeneous_parameters":
-        _HETEROGENEOUS_U,
-    "test_parameter_handling::test_set_synaptic_parameters_fully_connected": _SET_U,
-    "test_parameter_handling::test_set_synaptic_parameters_partially_connected": _SET_U,
     "test_recording::test_issue259":
         "spike_precision='off_grid': spinn is time-driven, spikes (also a "
         "SpikeSourceArray's) are on the timestep grid, so 0.075 ms is recorded at 0.05 ms "
         "and 10.025 ms falls into the first 10 ms",
-    "test_synapse_types::test_simple_stochastic_synapse":
-        "no SimpleStochasticSynapse in spinn",
 }
 
 # "module::function" -> why it is marked slow (each takes well over 10 s)
