@@ -44,14 +44,10 @@ spikes it receives for the label. All wire formats are in :mod:`spinn.livewire`.
 from __future__ import annotations
 
 import socket
-import struct
 import threading
 from pathlib import Path
 
 import numpy as np
-from pyNN.standardmodels import StandardCellType
-
-from .pynn.standardmodels import identity_translations
 from .livewire import (HELLO, PAUSE, READY, START, Receiver, decode,  # noqa: F401
                        encode, encode_control, encode_input)
 
@@ -60,6 +56,8 @@ __all__ = ["activate_live_output_for", "LiveSpikesConnection", "SpikeInjector", 
            "set_start_timeout", "InjectionLog"]
 
 DEFAULT_PORT = 17895
+
+from .pynn.live import SpikeInjector  # noqa: E402  (the PyNN cell type)
 
 
 def _notify(host, port, what: str) -> None:
@@ -122,47 +120,6 @@ def set_start_timeout(seconds: float) -> None:
         state.simulation.live_timeout = seconds
 
 
-def _ipv4(host) -> float:
-    """An IPv4 address as the number the engine keeps it as."""
-    address = socket.gethostbyname(str(host))
-    return float(struct.unpack("!I", socket.inet_aton(address))[0])
-
-
-class SpikeInjector(StandardCellType):
-    """Neurons that spike when a client says so, while the simulation runs
-    (sPyNNaker's ``external_devices.SpikeInjector``).
-
-    ``port``: the UDP port MPI rank 0 listens on for live input (None: a free
-    one, which registered clients learn in the handshake);
-    ``database_notify_host``/``database_notify_port_num``: a client to
-    hand-shake with before each run (see :mod:`spinn.live`). sPyNNaker's other
-    keywords (``virtual_key``, ``reserve_reverse_ip_tag``, ...) are accepted
-    and ignored. The settings are kept as homogeneous parameters (the host as
-    an IPv4 number) so every MPI process sees the same description.
-    """
-    default_parameters = {"port": 0.0, "database_notify_port_num": 0.0,
-                          "database_notify_host": float(0x7F000001)}
-    default_initial_values: dict = {}
-    recordable = ["spikes"]
-    injectable = False
-    receptor_types = ()
-    units = {"port": "", "database_notify_port_num": "", "database_notify_host": ""}
-    translations = identity_translations(*default_parameters)
-    engine_model = "SpikeInjector"
-
-    def __init__(self, port=None, virtual_key=None, reserve_reverse_ip_tag=False,
-                 database_notify_host=None, database_notify_port_num=None, **ignored):
-        from .errors import NetworkError
-        for name, value in (("port", port), ("database_notify_port_num",
-                                             database_notify_port_num)):
-            if value is not None and not (isinstance(value, (int, np.integer))
-                                          and 0 < int(value) < 65536):
-                raise NetworkError(f"SpikeInjector: {name}={value!r} is not a UDP port")
-        super().__init__(port=float(port or 0),
-                         database_notify_port_num=float(database_notify_port_num or 0),
-                         database_notify_host=_ipv4(database_notify_host or "127.0.0.1"))
-
-
 # -- the injection log ------------------------------------------------------------------
 
 class InjectionLog:
@@ -221,9 +178,8 @@ def replay(log, label: str, segment=None):
     multiplicity. ``log``: an :class:`InjectionLog`, its file, or the output
     directory. Use it in place of the ``SpikeInjector`` (same size, label and
     place in the script) to rerun a live run offline, bit for bit."""
+    from .pynn.live import spike_source_array
     from .pynn.simulator import state
-    from .pynn.standardmodels import SpikeSourceArray
-    from pyNN.parameters import Sequence
     if not isinstance(log, InjectionLog):
         log = read_injections(log)
     if state.initialized and abs(state.dt - log.dt_ms) > 1e-12 * log.dt_ms:
@@ -234,8 +190,7 @@ def replay(log, label: str, segment=None):
     order = np.lexsort((stamps, indices))
     times = stamps[order] * log.dt_ms
     bounds = np.searchsorted(indices[order], np.arange(size + 1))
-    return SpikeSourceArray(spike_times=[Sequence(times[bounds[i]:bounds[i + 1]])
-                                         for i in range(size)])
+    return spike_source_array([times[bounds[i]:bounds[i + 1]] for i in range(size)])
 
 
 # -- the client ---------------------------------------------------------------------------

@@ -78,7 +78,9 @@ class SpikeInjectorGroup(SpikeSource):
 
     @classmethod
     def parameter_names(cls):
-        return ()
+        """The live settings (kept as parameters so every process sees them;
+        the step does not use them)."""
+        return ("port", "database_notify_port_num", "database_notify_host")
 
     def __init__(self, gids, params, initial, dt, seed):
         self.gids = gids
@@ -89,7 +91,9 @@ class SpikeInjectorGroup(SpikeSource):
 
     def inject(self, k: int, local: np.ndarray) -> None:
         """Local neurons ``local`` spike in step ``k``."""
-        self._pending.setdefault(k, []).append(np.asarray(local, dtype=np.int64))
+        local = np.asarray(local, dtype=np.int64)
+        if local.size:
+            self._pending.setdefault(k, []).append(local)
 
     def step(self, k, exc, inh):
         parts = self._pending.pop(k, None)
