@@ -53,6 +53,7 @@ class Exchange(Protocol):
     def allgather(self, obj) -> list: ...
     def barrier(self) -> None: ...
     def node_processes(self) -> int: ...
+    def broadcast(self, words) -> np.ndarray: ...
 
 
 INITIAL_CAPACITY = 64          # uint32 words per neighbour and exchange, at first
@@ -231,6 +232,10 @@ class LocalExchange:
 
     def barrier(self):
         pass
+
+    def broadcast(self, words):
+        """Process 0's uint32 ``words`` on every process (live input)."""
+        return words
 
     def node_processes(self) -> int:
         """Processes sharing this node's memory: 1, unless a launcher started
@@ -413,6 +418,28 @@ class MPIExchange:
 
     def barrier(self):
         self.comm.Barrier()
+
+    _BCAST_WORDS = 64
+
+    def broadcast(self, words):
+        """Process 0's uint32 ``words`` (None elsewhere) on every process: one
+        ``Bcast`` of a small fixed buffer (the length, then the words), a
+        second one only for what does not fit (live input, :mod:`spinn.livewire`)."""
+        MPI = self._MPI
+        room = self._BCAST_WORDS - 1
+        buf = np.zeros(self._BCAST_WORDS, dtype=np.uint32)
+        root = self.process_rank == 0
+        if root:
+            words = np.ascontiguousarray(words, dtype=np.uint32)
+            buf[0] = words.size
+            buf[1:1 + min(words.size, room)] = words[:room]
+        self.comm.Bcast([buf, MPI.UINT32_T], root=0)
+        n = int(buf[0])
+        if n <= room:
+            return words if root else buf[1:1 + n]
+        rest = np.ascontiguousarray(words[room:]) if root else np.empty(n - room, np.uint32)
+        self.comm.Bcast([rest, MPI.UINT32_T], root=0)
+        return words if root else np.concatenate((buf[1:], rest))
 
     def node_processes(self) -> int:
         """Processes of this job on this node (collective the first time: a

@@ -318,6 +318,20 @@ class RankRuntime:
                 g.injected = True
         self._injected_groups = groups
 
+    def inject(self, k: int, pop_id: int, gids: np.ndarray) -> None:
+        """Neurons ``gids`` (global ids, ascending) of injector population
+        ``pop_id`` spike in step ``k`` (:mod:`spinn.live`); this rank takes
+        those it holds."""
+        for slot in self.slots:
+            if slot.model_name != "SpikeInjector":
+                continue
+            for pid, lo, hi, local_lo in slot.populations:
+                if pid != pop_id:
+                    continue
+                a, b = np.searchsorted(gids, (lo, hi))
+                if b > a:
+                    slot.group.inject(k, gids[a:b] - lo + (local_lo - slot.lo))
+
     # -- the step ------------------------------------------------------------------------
     def advance(self, k: int):
         """Deliver, update, record and emit for step ``k``.

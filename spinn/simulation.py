@@ -59,6 +59,11 @@ class Simulation:
         self.segment_steps: dict = {}   # segment -> the step it reached
         self.extra_metadata: dict = {}  # what the PyNN layer adds to run.json (units)
         self.live_outputs: list = []    # (population id, host, port): spinn.live
+        #: clients to hand-shake with before each run: (host, port, what registered it)
+        self.live_notify: list = []
+        #: seconds to wait for them (None: SPINN_LIVE_TIMEOUT, else 30)
+        self.live_timeout = None
+        self.live_input = None          # spinn.livewire.LiveInput, once needed
         self.mapping = None
         self.images: list = []
         self.runtimes: list[RankRuntime] = []
@@ -170,6 +175,81 @@ class Simulation:
                 if rt.neurons.any_in(lo, hi):
                     rt.live.append(LiveOutput(pop.label, pop.first_gid, lo, hi, host, port))
 
+    def _open_live_input(self):
+        """The live port (:class:`~spinn.livewire.LiveInput`, MPI rank 0 owns its
+        socket) when the network has ``SpikeInjector`` populations or clients
+        to hand-shake with; else None (and no cost per step). Collective when
+        it is opened (a port that cannot be bound fails on every rank)."""
+        from .livewire import LiveInput
+        injectors, ports, notify = {}, [], list(self.live_notify)
+        for p in self.spec.populations:
+            if p.model != "SpikeInjector":
+                continue
+            if p.label in injectors:
+                raise NetworkError(f"two SpikeInjector populations are labelled {p.label!r}: "
+                                   "live input names them by label, give them different ones")
+            injectors[p.label] = (p.id, p.first_gid, p.size)
+            port = _setting(p, "port")
+            if port:
+                ports.append(port)
+            notify_port = _setting(p, "database_notify_port_num")
+            if notify_port:
+                host = socket_host(_setting(p, "database_notify_host"))
+                notify.append((host, notify_port, f"SpikeInjector '{p.label}' "
+                                                  "database_notify_port_num"))
+        if not injectors and not notify:
+            return None
+        live = self.live_input
+        if live is not None:                # later runs: what was added since
+            live.injectors = injectors
+            live.by_id = {pid: (label, first, size) for label, (pid, first, size)
+                          in injectors.items()}
+            live.notify = notify
+            return live
+        error = None
+        owner = self.exchange.process_rank == 0
+        try:
+            live = LiveInput(injectors, ports, notify, self.spec.dt_ms, owner,
+                             log_path=self.output_dir / "injections.msgpack" if owner else None,
+                             host=os.environ.get("SPINN_LIVE_HOST", "127.0.0.1"))
+        except OSError as exc:
+            error = SimulationStateError(str(exc))
+        self._agree_on(error)
+        self.live_input = live
+        return live
+
+    def _live_handshake(self, live) -> None:
+        """Wait until the registered clients are ready, then tell them to start
+        (rank 0; every rank fails alike when they do not answer)."""
+        from .livewire import LiveTimeoutError
+        timeout = self.live_timeout
+        if timeout is None:
+            timeout = float(os.environ.get("SPINN_LIVE_TIMEOUT", "30"))
+        error = None
+        if live.owner:
+            try:
+                live.handshake(float(steps_to_ms(self.step, self.spec.dt_ms)), timeout)
+            except LiveTimeoutError as exc:
+                error = SimulationStateError(str(exc))
+        self._agree_on(error)
+
+    def _inject(self, live, k: int) -> None:
+        """What arrived on the live port enters at step ``k`` on every rank that
+        holds the injected neurons (rank 0 reads it; one small broadcast)."""
+        words = live.take(k, self.segment) if live.owner else None
+        if self.exchange.n_processes > 1:
+            words = self.exchange.broadcast(words)
+        if words.size == 0:
+            return
+        words = words.astype(np.int64)
+        i = 0
+        while i < words.size:
+            pid, n = int(words[i]), int(words[i + 1])
+            gids = self.spec.populations[pid].first_gid + words[i + 2:i + 2 + n]
+            i += 2 + n
+            for rt in self.runtimes:
+                rt.inject(k, pid, gids)
+
     # -- output ------------------------------------------------------------------
     def output_location(self) -> Path:
         """Where the recordings go (or will go: the directory may not exist yet)."""
@@ -249,6 +329,8 @@ class Simulation:
             for out in rt.live:
                 out.close()
             rt.live = []
+        if self.live_input is not None:
+            self.live_input.close()
 
     def _count_synapses(self) -> None:
         """Synapses per projection and the smallest delay, network-wide (collective)."""
@@ -447,6 +529,10 @@ class Simulation:
         for rt in runtimes:
             rt.bind_current_sources(self.spec.current_sources)
         self._bind_live_outputs()
+        live = self._open_live_input()
+        if live is not None and live.notify:
+            self._live_handshake(live)
+        inject_every = self.exchange_interval if live is not None and live.injectors else 0
         recorded = [s for s in self.spec.current_sources if s.record]
         dt = self.spec.dt_ms
         progress = (Progress(self.step, n_steps, dt, style=self.show_progress
@@ -460,6 +546,7 @@ class Simulation:
         busy = [0.0] * len(runtimes)
         t0 = clock()
         reached = self.step         # the first step not completed
+        first_step = self.step
         previous = _on_sigterm_interrupt()
         pace = self.pacing.start(self.step, dt) if self.real_time else None
         # look at what waits to be written often enough that a rank never holds
@@ -471,6 +558,10 @@ class Simulation:
                 reached = k
                 if pace is not None:
                     pace(k)
+                if inject_every and (k - first_step) % inject_every == 0:
+                    ti = clock()
+                    self._inject(live, k)
+                    phase["exchange"] += clock() - ti
                 for src in recorded:
                     self.current_traces.setdefault(src.id, []).append(recorded_value(src, k, dt))
                 ta = clock()
@@ -519,6 +610,9 @@ class Simulation:
             self.steps_run += reached - self.step
             self.step = reached
             self._flush_recording()
+            if live is not None and live.owner:
+                live.flush()
+                live.pause(float(steps_to_ms(reached, dt)))
 
     # -- gathering (collective; typed buffers) --------------------------------------------
     def gather_spikes(self, pop_id: int, gids: np.ndarray | None = None):
@@ -606,8 +700,10 @@ class Simulation:
                 "synaptic_events": int(rt.n_events), "max_input": float(rt.max_input),
                 "process": self.exchange.process_rank, "real_time": pacing,
             })
+        live = self.live_input
         processes = self.exchange.allgather({
             "process": self.exchange.process_rank, "phase_s": phase,
+            "live_input": live.report() if live is not None and live.owner else None,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
             "ranks": local})
         ranks = sorted((r for p in processes for r in p["ranks"]), key=lambda r: r["rank"])
@@ -648,6 +744,9 @@ class Simulation:
                 "worst_lateness_ms_by_rank": [p["worst_lateness_ms"] for p in paced],
                 "on_time_fraction_by_rank": [p["on_time_fraction"] for p in paced],
                 "on_time_fraction": min(p["on_time_fraction"] for p in paced)}
+        live_reports = [p["live_input"] for p in processes if p.get("live_input")]
+        if live_reports:
+            prov["live_input"] = live_reports[0]
         prov["advice"] = advice(prov)
         return prov
 
@@ -822,7 +921,21 @@ def _json_default(value):
 
 
 def _is_source(pop) -> bool:
-    return pop.model.startswith("SpikeSource")
+    from .models import MODELS
+    return bool(getattr(MODELS.get(pop.model), "is_source", False))
+
+
+def _setting(pop, name: str) -> int:
+    """A live setting kept as a homogeneous parameter (SpikeInjector's port)."""
+    value = pop.params.get(name, 0)
+    return int(np.asarray(value, dtype=np.float64).ravel()[0]) if np.size(value) else 0
+
+
+def socket_host(address: int) -> str:
+    """Dotted IPv4 of an address kept as a number (127.0.0.1 for 0)."""
+    import socket
+    import struct
+    return socket.inet_ntoa(struct.pack("!I", int(address) or 0x7F000001))
 
 
 class Progress:
@@ -959,6 +1072,14 @@ def format_provenance_summary(prov: dict) -> str:
             for r, (late, worst, on) in enumerate(zip(rt["late_steps_by_rank"],
                                                      rt["worst_lateness_ms_by_rank"],
                                                      rt["on_time_fraction_by_rank"]))))
+    live = prov.get("live_input")
+    if live:
+        dropped = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in
+                            live["dropped"].items() if n)
+        lines.append(f"spinn: live input on UDP port {live['port']}: {live['spikes']:,} spikes "
+                     f"injected from {live['datagrams']:,} datagrams; "
+                     f"{live['dropped_total']:,} bad datagrams dropped"
+                     + (f" ({dropped})" if dropped else ""))
     lines += [f"spinn: advice: {a}" for a in prov["advice"]]
     if prov.get("output"):
         lines.append(f"spinn: recordings and provenance in {prov['output']}")

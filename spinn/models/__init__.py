@@ -21,7 +21,7 @@ from .izhikevich import Izhikevich, IzhikevichCurrExp
 from .lif import IF_curr_alpha, IF_curr_delta, IF_curr_exp
 from .nir import NIRNeuronGroup
 from .renewal import SpikeSourceGammaGroup, SpikeSourcePoissonRefractoryGroup
-from .sources import SpikeSourceArrayGroup, SpikeSourcePoissonGroup
+from .sources import SpikeInjectorGroup, SpikeSourceArrayGroup, SpikeSourcePoissonGroup
 
 #: per-neuron dynamic arrays a cell group may hold besides ``state``
 #: (refractory counters, HH's detection pause, dead time, next gamma spike)
@@ -65,4 +65,5 @@ MODELS = {
     "SpikeSourceGamma": SpikeSourceGammaGroup,
     "SpikeSourcePoissonRefractory": SpikeSourcePoissonRefractoryGroup,
     "NIR_neuron": NIRNeuronGroup,
+    "SpikeInjector": SpikeInjectorGroup,
 }

@@ -1,4 +1,4 @@
-"""Spike sources: replayed spike times and Poisson trains."""
+"""Spike sources: replayed spike times, Poisson trains, live injection."""
 from __future__ import annotations
 
 import numpy as np
@@ -62,6 +62,44 @@ class SpikeSourceArrayGroup(SpikeSource):
             return self.event_owner[:0], None
         owners = self.event_owner[lo:hi]
         uniq, counts = np.unique(owners, return_counts=True)
+        return uniq, (counts if counts.max() > 1 else None)
+
+
+class SpikeInjectorGroup(SpikeSource):
+    """Spikes that come from outside while the network runs
+    (:class:`spinn.live.SpikeInjector`): the engine hands this rank's share of
+    each step's injected neurons to :meth:`inject` before the step, and they
+    spike in it (a neuron named ``m`` times spikes with multiplicity ``m``).
+
+    Not independent: only the rank that holds a neuron learns of its spikes,
+    so an injector is never fused into its targets nor replicated."""
+    independent = False
+    stateless = False
+
+    @classmethod
+    def parameter_names(cls):
+        """The live settings (kept as parameters so every process sees them;
+        the step does not use them)."""
+        return ("port", "database_notify_port_num", "database_notify_host")
+
+    def __init__(self, gids, params, initial, dt, seed):
+        self.gids = gids
+        self.n = len(gids)
+        self.state = {}
+        self._pending: dict = {}         # step -> [local indices, ...]
+        self._none = np.zeros(0, dtype=np.int64)
+
+    def inject(self, k: int, local: np.ndarray) -> None:
+        """Local neurons ``local`` spike in step ``k``."""
+        local = np.asarray(local, dtype=np.int64)
+        if local.size:
+            self._pending.setdefault(k, []).append(local)
+
+    def step(self, k, exc, inh):
+        parts = self._pending.pop(k, None)
+        if not parts:
+            return self._none, None
+        uniq, counts = np.unique(np.concatenate(parts), return_counts=True)
         return uniq, (counts if counts.max() > 1 else None)
 
 

@@ -87,6 +87,8 @@ class State(common.control.BaseState):
             self.simulation.check_memory = self.check_memory
             self.simulation.real_time = self.real_time
             self.simulation.live_outputs = list(self.live_outputs)
+            self.simulation.live_notify = list(self.live_notify)
+            self.simulation.live_timeout = self.live_timeout
             self.simulation.show_progress = self.wants_progress()
         else:
             self.simulation.update(self.network.freeze())
@@ -188,6 +190,8 @@ class State(common.control.BaseState):
     def clear(self):
         self.recorders = set()
         self.live_outputs = []          # spinn.live.activate_live_output_for
+        self.live_notify = []           # spinn.live: clients to hand-shake with
+        self.live_timeout = None        # spinn.live.set_start_timeout
         self.id_counter = 0
         self.segment_counter = -1
         self.sample_counter = 0         # Population.sample without a seed

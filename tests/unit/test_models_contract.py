@@ -17,9 +17,11 @@ CONSTRUCTOR_ARGUMENTS = {"SpikeSourceArray": {"spike_times"}}
 
 def pynn_type(name):
     """The PyNN cell type declaring the model (spinn.extra_models for the
-    non-standard ones)."""
+    non-standard ones, spinn.live for the SpikeInjector)."""
+    from spinn import live
     from spinn.pynn import extra_models
-    return getattr(cells, name, None) or getattr(extra_models, name)
+    return (getattr(cells, name, None) or getattr(extra_models, name, None)
+            or getattr(live, name))
 
 
 def default_params(name, n=N, **overrides):
@@ -157,6 +159,11 @@ def test_slicing_invariance(name):
     total = 0
     for k in range(300):
         exc, inh = drive(name, 10, k)
+        if name == "SpikeInjector":     # live input: the same injections, sliced
+            idx = np.array([k % 10, (3 * k) % 10, k % 10])
+            whole.inject(k, idx)
+            for g, lo in parts:
+                g.inject(k, idx[(idx >= lo) & (idx < lo + g.n)] - lo)
         fired, counts = whole.step(k, exc, inh)
         counts = np.ones(fired.size, np.int64) if counts is None else counts
         got_f, got_c = [], []
