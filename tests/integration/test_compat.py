@@ -256,8 +256,11 @@ def test_extra_models_and_external_devices():
     assert p.extra_models.SpikeNearestPairRule is spinn.SpikeNearestPairRule
     with pytest.raises(NotImplementedError, match="IF_curr_dual_exp.*dual-exponential"):
         p.extra_models.IF_curr_dual_exp
-    with pytest.raises(NotImplementedError, match="SpikeInjector.*live spike"):
-        p.external_devices.SpikeInjector
+    assert p.external_devices.SpikeInjector is spinn.live.SpikeInjector
+    assert p.external_devices.activate_live_output_for is spinn.live.activate_live_output_for
+    assert p.external_devices.SpynnakerLiveSpikesConnection is spinn.live.LiveSpikesConnection
+    with pytest.raises(NotImplementedError, match="run_forever.*until stopped"):
+        p.external_devices.run_forever
     with pytest.raises(NotImplementedError, match="structural plasticity"):
         p.StructuralMechanismSTDP
     with pytest.raises(AttributeError):
