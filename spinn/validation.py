@@ -60,6 +60,7 @@ RULES = {
                                      **_TIMES},
     "SpikeSourceGamma": {"alpha": POSITIVE, "beta": NON_NEGATIVE, **_TIMES},
     "SpikeSourceArray": {},
+    "SpikeInjector": {"port": NON_NEGATIVE, "database_notify_port_num": NON_NEGATIVE},
     "NIR_neuron": {"dt": POSITIVE, "tau_mem": POSITIVE, "tau_syn": POSITIVE},
 }
 

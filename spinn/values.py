@@ -235,13 +235,7 @@ class RecordSpec:
     @classmethod
     def of_indices(cls, indices, interval: int = 1) -> "RecordSpec":
         """The cells ``indices`` (any order, repeats allowed): O(k) for k indices."""
-        idx = sorted_unique(np.asarray(indices, dtype=np.int64))
-        if idx.size == 0:
-            return cls(np.zeros((0, 2), dtype=np.int64), interval)
-        cuts = np.flatnonzero(np.diff(idx) != 1) + 1
-        starts = idx[np.r_[0, cuts]]
-        stops = idx[np.r_[cuts - 1, idx.size - 1]] + 1
-        return cls(np.stack([starts, stops], axis=1), interval)
+        return cls(runs_of(indices), interval)
 
     @classmethod
     def whole(cls, size: int, interval: int = 1) -> "RecordSpec":
@@ -251,7 +245,7 @@ class RecordSpec:
     @property
     def count(self) -> int:
         """How many cells are recorded."""
-        return int((self.runs[:, 1] - self.runs[:, 0]).sum())
+        return runs_count(self.runs)
 
     @property
     def indices(self) -> np.ndarray:
@@ -276,24 +270,81 @@ class RecordSpec:
 
     def between(self, lo: int, hi: int) -> np.ndarray:
         """The recorded indices in ``[lo, hi)``, sorted: O(runs there + cells there)."""
-        runs = self.runs
-        a = int(np.searchsorted(runs[:, 1], lo, side="right"))
-        b = int(np.searchsorted(runs[:, 0], hi, side="left"))
-        if a >= b:
-            return np.zeros(0, dtype=np.int64)
-        starts = np.maximum(runs[a:b, 0], lo)
-        stops = np.minimum(runs[a:b, 1], hi)
-        lengths = stops - starts
-        offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-        return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+        return runs_expand(self.runs, lo, hi)
 
     def contains(self, indices) -> np.ndarray:
         """Whether each of ``indices`` is recorded (a bool array)."""
-        idx = np.asarray(indices, dtype=np.int64)
-        if self.runs.size == 0:
-            return np.zeros(idx.shape, dtype=bool)
-        j = np.searchsorted(self.runs[:, 0], idx, side="right") - 1
-        return (j >= 0) & (idx < self.runs[np.maximum(j, 0), 1])
+        return runs_contain(self.runs, indices)
+
+
+# -- index runs: sorted, disjoint, non-adjacent [start, stop) pairs, shape (k, 2) ----------
+
+def no_runs() -> np.ndarray:
+    return np.zeros((0, 2), dtype=np.int64)
+
+
+def runs_of(indices) -> np.ndarray:
+    """The runs of the indices ``indices`` (any order, repeats allowed): O(k)."""
+    idx = sorted_unique(np.asarray(indices, dtype=np.int64))
+    if idx.size == 0:
+        return no_runs()
+    cuts = np.flatnonzero(np.diff(idx) != 1) + 1
+    return np.stack([idx[np.r_[0, cuts]], idx[np.r_[cuts - 1, idx.size - 1]] + 1], axis=1)
+
+
+def runs_count(runs: np.ndarray) -> int:
+    return int((runs[:, 1] - runs[:, 0]).sum())
+
+
+def runs_expand(runs: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """The indices of ``runs`` in ``[lo, hi)``, sorted: O(runs there + indices there)."""
+    a = int(np.searchsorted(runs[:, 1], lo, side="right"))
+    b = int(np.searchsorted(runs[:, 0], hi, side="left"))
+    if a >= b:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.maximum(runs[a:b, 0], lo)
+    stops = np.minimum(runs[a:b, 1], hi)
+    lengths = stops - starts
+    offsets = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    return np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+
+
+def runs_contain(runs: np.ndarray, indices) -> np.ndarray:
+    """Whether each of ``indices`` is in ``runs`` (a bool array)."""
+    idx = np.asarray(indices, dtype=np.int64)
+    if runs.size == 0:
+        return np.zeros(idx.shape, dtype=bool)
+    j = np.searchsorted(runs[:, 0], idx, side="right") - 1
+    return (j >= 0) & (idx < runs[np.maximum(j, 0), 1])
+
+
+def runs_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return _merged_runs(np.concatenate([a, b])) if a.size and b.size else (a if a.size else b)
+
+
+def runs_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The indices in both: O((runs of a + runs of b) log)."""
+    if a.size == 0 or b.size == 0:
+        return no_runs()
+    first = np.searchsorted(b[:, 1], a[:, 0], side="right")    # b runs ending after a's start
+    last = np.searchsorted(b[:, 0], a[:, 1], side="left")      # ... and starting before its stop
+    counts = np.maximum(last - first, 0)
+    if counts.sum() == 0:
+        return no_runs()
+    ai = np.repeat(np.arange(a.shape[0]), counts)
+    bi = np.arange(int(counts.sum())) + np.repeat(first - np.r_[0, np.cumsum(counts)[:-1]],
+                                                   counts)
+    out = np.stack([np.maximum(a[ai, 0], b[bi, 0]), np.minimum(a[ai, 1], b[bi, 1])], axis=1)
+    return _merged_runs(out[out[:, 1] > out[:, 0]])
+
+
+def runs_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The indices of ``a`` not in ``b``."""
+    if a.size == 0 or b.size == 0:
+        return a
+    gaps = np.stack([np.r_[min(int(a[0, 0]), int(b[0, 0])), b[:, 1]],
+                     np.r_[b[:, 0], max(int(a[-1, 1]), int(b[-1, 1]))]], axis=1)
+    return runs_intersection(a, gaps[gaps[:, 1] > gaps[:, 0]])
 
 
 def _merged_runs(runs: np.ndarray) -> np.ndarray:

@@ -297,9 +297,13 @@ class PopulationView(_SampleMixin, _ParameterMixin, common.PopulationView):
         self.mask = selector
         self.celltype = parent.celltype
         n = len(parent)
+        consecutive = None          # (first id, size) of a step-1 slice of consecutive ids
         if isinstance(selector, slice):
             r = range(n)[selector]
-            idx = np.arange(r.start, r.stop, r.step, dtype=np.int64)
+            if (r.step == 1 and isinstance(parent.all_cells, LazyIDs)
+                    and parent.all_cells._gids is None):
+                consecutive = (parent.all_cells.first + r.start, len(r))
+            idx = None if consecutive else np.arange(r.start, r.stop, r.step, dtype=np.int64)
         else:
             mask = np.asarray(selector)
             if mask.dtype == bool:
@@ -319,15 +323,20 @@ class PopulationView(_SampleMixin, _ParameterMixin, common.PopulationView):
                                    "duplicates are removed")
                 idx = unique
             self.mask = idx
-        gids = parent.all_cells.gids_at(idx) if isinstance(parent.all_cells, LazyIDs) else \
-            np.asarray([int(c) for c in parent.all_cells[idx]], dtype=np.int64)
-        gids.setflags(write=False)
-        self.size = int(gids.size)
-        self.all_cells = LazyIDs(int(gids[0]) if gids.size else 0, self.size,
-                                 self.grandparent, gids)
-        self._is_sorted = bool(np.all(gids[1:] > gids[:-1]))
+        if consecutive:             # nothing per cell: ids first .. first + size - 1
+            self.size = consecutive[1]
+            self.all_cells = LazyIDs(consecutive[0], self.size, self.grandparent)
+            self._is_sorted = True
+        else:
+            gids = parent.all_cells.gids_at(idx) if isinstance(parent.all_cells, LazyIDs) \
+                else np.asarray([int(c) for c in parent.all_cells[idx]], dtype=np.int64)
+            gids.setflags(write=False)
+            self.size = int(gids.size)
+            self.all_cells = LazyIDs(int(gids[0]) if gids.size else 0, self.size,
+                                     self.grandparent, gids)
+            self._is_sorted = bool(np.all(gids[1:] > gids[:-1]))
         self.label = label or "view of '%s' with size %s" % (parent.label, self.size)
-        if gids.size:
+        if self.size:
             lo, hi = (0, -1) if self._is_sorted else (int(np.argmin(gids)), int(np.argmax(gids)))
             self.first_id, self.last_id = self.all_cells[lo], self.all_cells[hi]
         self.annotations = {}

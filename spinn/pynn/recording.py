@@ -8,8 +8,8 @@ typed buffers of only the cells asked for.
 PyNN's generic recorder keeps, per variable, a ``set`` of ``ID`` objects
 (one Python object per recorded cell: seconds for 10^5 cells, and a
 population of 10^8 neurons could not be recorded at all). Here each
-variable's cells are a :class:`CellSet`, sorted indices into the
-population (or "all of them", which stores nothing), and ``record``,
+variable's cells are a :class:`CellSet`, runs of indices into the
+population (a whole population or a slice of it is one run), and ``record``,
 ``filter_recorded``, the segment, the counts and the mean spike count work
 on index arrays; per-cell objects appear only where PyNN's API hands them
 out (a ``get_spike_counts`` dict, neo's spike trains once a user walks them).
@@ -25,55 +25,48 @@ import numpy as np
 import quantities as pq
 from pyNN import errors, recording
 
-from ..values import RecordSpec, sorted_unique
+from ..values import (RecordSpec, runs_contain, runs_count, runs_difference, runs_expand,
+                      runs_intersection, runs_of, runs_union)
 from . import simulator
 from .simulator import state
 
 
 class CellSet:
-    """The recorded cells of one variable: sorted, unique indices into a
-    population of ``size`` cells whose first id is ``first``, or all of them
-    (``indices is None``, nothing stored per cell).
+    """The recorded cells of one variable: index ``runs`` into a population of
+    ``size`` cells whose first id is ``first`` (sorted, disjoint ``[start,
+    stop)`` pairs, :mod:`spinn.values`): all of a population or a slice of it
+    is one run, ``k`` scattered cells at most ``k``.
 
     Immutable. Behaves like the set of ``ID`` objects PyNN keeps where
     PyNN code still touches it (``len``, truth, ``in``, ``==``, ``union``,
     ``difference``, ``intersection``); iterating makes the ``ID`` objects,
     which only happens when somebody asks for them.
     """
-    __slots__ = ("population", "first", "size", "_indices")
+    __slots__ = ("population", "first", "size", "runs")
 
-    def __init__(self, population, indices=None, all_cells=False):
+    def __init__(self, population, indices=None, all_cells=False, runs=None):
         self.population = population
         self.first, self.size = int(population.first_id), int(population.size)
         if all_cells:
-            self._indices = None
-        else:
-            idx = sorted_unique(np.asarray(indices if indices is not None else (), dtype=np.int64))
-            if idx.size and (idx[0] < 0 or idx[-1] >= self.size):
-                raise IndexError(f"cell indices out of range for {self.size} cells")
-            if idx.size == self.size and self.size:
-                self._indices = None
-            else:
-                if idx.flags.writeable:
-                    idx = idx.copy() if idx.base is not None else idx
-                    idx.setflags(write=False)
-                self._indices = idx
+            runs = np.array([[0, self.size]] if self.size else [], dtype=np.int64)
+        elif runs is None:
+            runs = runs_of(indices if indices is not None else ())
+        runs = np.asarray(runs, dtype=np.int64).reshape(-1, 2)
+        if runs.size and (runs[0, 0] < 0 or runs[-1, 1] > self.size):
+            raise IndexError(f"cell indices out of range for {self.size} cells")
+        runs.setflags(write=False)
+        self.runs = runs
 
     # -- what the recorder uses -------------------------------------------------------
     @property
     def all(self) -> bool:
         """Whether every cell of the population is in the set."""
-        return self._indices is None
+        return len(self) == self.size
 
     @property
     def indices(self) -> np.ndarray:
-        """The sorted indices, read-only (made for an "all" set: one int64 per
-        cell)."""
-        if self._indices is None:
-            every = np.arange(self.size, dtype=np.int64)
-            every.setflags(write=False)
-            return every
-        return self._indices
+        """The sorted indices (one int64 per cell)."""
+        return runs_expand(self.runs, 0, self.size)
 
     @property
     def gids(self) -> np.ndarray:
@@ -85,43 +78,39 @@ class CellSet:
 
     def union(self, other) -> "CellSet":
         other = self._other(other)
-        if self.all or not other:
+        if not other or self.all:
             return self
-        if other.all or not self:
+        if not self or other.all:
             return other
-        return CellSet(self.population, np.concatenate((self._indices, other._indices)))
+        return CellSet(self.population, runs=runs_union(self.runs, other.runs))
 
     def intersection(self, other) -> "CellSet":
-        other = self._other(other)
-        if self.all:
-            return other
-        if other.all:
-            return self
-        return CellSet(self.population, np.intersect1d(self._indices, other._indices,
-                                                       assume_unique=True))
+        return CellSet(self.population,
+                       runs=runs_intersection(self.runs, self._other(other).runs))
 
     def difference(self, other) -> "CellSet":
-        other = self._other(other)
-        if other.all:
-            return CellSet(self.population)
-        if not other or not self:
-            return self
-        return CellSet(self.population, np.setdiff1d(self.indices, other._indices,
-                                                     assume_unique=True))
+        return CellSet(self.population,
+                       runs=runs_difference(self.runs, self._other(other).runs))
 
     __or__, __and__, __sub__ = union, intersection, difference
 
     @classmethod
     def of_ids(cls, population, ids) -> "CellSet":
-        """The cells ``ids`` of ``population``: its ``all_cells`` (nothing made
-        per cell), an array of ids (``ID`` objects or ints), or any iterable
-        of ids. Ids of other populations are left out (PyNN's ``set``
-        intersection does the same)."""
+        """The cells ``ids`` of ``population``: its ``all_cells`` or a view's
+        (nothing made per cell for consecutive ids), an array of ids (``ID``
+        objects or ints), or any iterable of ids. Ids of other populations are
+        left out (PyNN's ``set`` intersection does the same)."""
         if isinstance(ids, CellSet):
             return ids
         if ids is population.all_cells:
             return cls(population, all_cells=True)
-        if hasattr(ids, "gids") and hasattr(ids, "materialize"):     # a view's LazyIDs
+        first = int(population.first_id)
+        if getattr(type(ids), "materialize", None) is not None:     # LazyIDs
+            if getattr(ids, "_gids", None) is None:     # consecutive: one run
+                lo = max(int(ids.first) - first, 0)
+                hi = min(int(ids.first) + int(ids.size) - first, int(population.size))
+                return cls(population, runs=np.array([[lo, hi]] if hi > lo else [],
+                                                     dtype=np.int64))
             gids = ids.gids
         elif isinstance(ids, np.ndarray):
             gids = ids.astype(np.int64, copy=False)
@@ -129,27 +118,22 @@ class CellSet:
             gids = np.array([int(ids)], dtype=np.int64)
         else:
             gids = np.fromiter((int(i) for i in ids), dtype=np.int64)
-        idx = gids - int(population.first_id)
+        idx = gids - first
         return cls(population, idx[(idx >= 0) & (idx < population.size)])
 
     # -- set protocol (what PyNN code may still do with it) ---------------------------
     def __len__(self):
-        return self.size if self._indices is None else int(self._indices.size)
+        return runs_count(self.runs)
 
     def __bool__(self):
-        return len(self) > 0
+        return self.runs.size > 0
 
     def __contains__(self, id):
         try:
             i = int(id) - self.first
         except (TypeError, ValueError):
             return False
-        if not 0 <= i < self.size:
-            return False
-        if self._indices is None:
-            return True
-        pos = np.searchsorted(self._indices, i)
-        return bool(pos < self._indices.size and self._indices[pos] == i)
+        return bool(runs_contain(self.runs, i))
 
     def __iter__(self):
         """The ``ID`` objects, in order (made now: use ``indices`` instead)."""
@@ -159,9 +143,8 @@ class CellSet:
 
     def __eq__(self, other):
         if isinstance(other, CellSet):
-            return (self.population is other.population and len(self) == len(other)
-                    and (self.all or other.all or np.array_equal(self._indices,
-                                                                 other._indices)))
+            return (self.population is other.population
+                    and np.array_equal(self.runs, other.runs))
         if isinstance(other, (set, frozenset)):
             return len(self) == len(other) and all(i in self for i in other)
         return NotImplemented
@@ -214,12 +197,7 @@ class Recorder(recording.Recorder):
             else:
                 same = next((r for c, r in list(made.values()) + list(cache.values())
                              if c is cells), None)
-                if same is not None:
-                    rs = RecordSpec(same.runs, interval)
-                elif cells.all:
-                    rs = RecordSpec.whole(cells.size, interval)
-                else:
-                    rs = RecordSpec.of_indices(cells.indices, interval)
+                rs = RecordSpec(same.runs if same is not None else cells.runs, interval)
             record[self._engine_name(variable.name)] = rs
             made[variable.name] = (cells, rs)
         self._record_specs = made

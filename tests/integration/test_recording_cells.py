@@ -73,8 +73,12 @@ def test_a_slice_of_cells_is_one_run_and_scattered_cells_cost_o_of_k():
     sim.setup(timestep=0.1, quiet=True)
     try:
         pop = sim.Population(10**8, sim.IF_curr_exp())
-        pop[1000:5 * 10**7].record("v")
+        peak = _traced_bytes(lambda: pop[1000:5 * 10**7].record("v"))
         assert pop._spec.record["v"].runs.tolist() == [[1000, 5 * 10**7]]
+        assert peak < 2_000_000, peak       # a slice view holds no array of its ids
+        view = pop[10:20][2:5]              # a view of a view, still consecutive
+        assert [int(c) for c in view] == [int(pop[12]), int(pop[13]), int(pop[14])]
+        assert view.id_to_index(pop[13]) == 1 and list(view._root_indices()) == [12, 13, 14]
         idx = np.array([7, 3, 4, 5, 10**8 - 1, 9])
         peak = _traced_bytes(lambda: pop[idx].record("spikes"))
         assert pop._spec.record["spikes"].runs.tolist() == [[3, 6], [7, 8], [9, 10],
