@@ -30,7 +30,7 @@ from ..values import Listed, is_homogeneous
 from . import simulator
 from .populations import Assembly, LazyIDs
 from .simulator import state
-from .standardmodels import StaticSynapse
+from .standardmodels import StaticSynapse, receptor_index
 from .synapses import (STDPMechanism, TsodyksMarkramSynapse, plasticity_spec,
                        short_term_spec)
 from .values import SYNAPSE, SYNAPSE_SET, checked_random_value, is_random, random_value
@@ -264,7 +264,10 @@ class Projection(common.Projection):
             engine_connector = self._generic_connect(pid)
             weight, delay = Listed("weight"), Listed("delay")
         post_cb = not self.post.conductance_based
-        if self.receptor_type == "excitatory":
+        composed = receptor_index(self.post, self.receptor_type, self.label)
+        if composed is not None:            # a PointNeuron's named receptor type
+            sign, receptor = composed
+        elif self.receptor_type == "excitatory":
             sign, receptor = 1, 0
         elif self.receptor_type == "inhibitory":
             sign, receptor = (-1 if post_cb else 1), 1

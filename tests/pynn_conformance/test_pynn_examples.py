@@ -80,6 +80,9 @@ RUNNABLE = [
     # its ranks print unsynchronised, their lines can interleave (so no ^ anchor)
     Example("distrib_example.py", printed=(r"gathered \(2\):",), same_printed=False),
     Example("inhomogeneous_network.py", data=("Results/*/inhomogeneous_network_spinn_*.pkl",)),
+    # the composed neuron: the run (and the script's data.filter of 'excitatory.isyn' etc.)
+    Example("monolith_vs_composed.py"),
+    Example("multi_synapse.py", printed=(r"^tau_m = ", r"^GABAA.e_syn = ")),
     Example("parameter_changes.py", data=("Results/parameter_changes_spinn.pkl",),
             printed=(r"^Setting current to",)),
     Example("simpleRandomNetwork.py",
@@ -101,13 +104,10 @@ RUNNABLE = [
     Example("varying_poisson.py", printed=(r"^Actual spike counts:",)),
 ]
 
-_POINT_NEURON = "no PointNeuron (a neuron composed of a cell and several synapse types) in spinn"
 _STOCHASTIC_TM = "no StochasticTsodyksMarkramSynapse in spinn"
 KNOWN_FAILURES = {
     "cell_type_demonstration": "no IF_cond_exp_gsfa_grr cell type in spinn",
     "gif_neuron": "no GIF_cond_exp cell type in spinn",
-    "monolith_vs_composed": _POINT_NEURON,
-    "multi_synapse": _POINT_NEURON,
     "multiquantal_synapses": "no MultiQuantalSynapse in spinn",
     "random_numbers": "no NativeRNG (a simulator-native random number generator) in spinn",
     "stochastic_deterministic_comparison": _STOCHASTIC_TM,

@@ -28,8 +28,6 @@ _HETEROGENEOUS_U = ("Tsodyks-Markram U per synapse: spinn's ShortTermSpec holds 
 _SET_U = ("Projection.set(U=<per-synapse values>): spinn changes only weight and delay "
           "of built synapses; U is one number per projection")
 KNOWN_FAILURES = {
-    "test_cell_types::test_composed_neuron_model_homogeneous_receptors":
-        "no PointNeuron (a composed neuron with several receptor types) in spinn",
     "test_connectors::test_all_to_all_tsodyksmarkram": _HETEROGENEOUS_U,
     "test_connectors::test_fixed_number_pre_with_replacement_heterogeneous_parameters":
         _HETEROGENEOUS_U,
