@@ -22,7 +22,9 @@ from .hh import HH_cond_exp
 from .izhikevich import Izhikevich, IzhikevichCurrExp
 from .lif import IF_curr_alpha, IF_curr_delta, IF_curr_exp
 from .nir import NIRNeuronGroup
+from .gif import PREFIX as GIF_PREFIX, GIF_cond_exp, gif_class
 from .point import PREFIX, point_neuron_class
+from .sfa_rr import IF_cond_exp_gsfa_grr
 from .renewal import SpikeSourceGammaGroup, SpikeSourcePoissonRefractoryGroup
 from .sources import SpikeSourceArrayGroup, SpikeSourcePoissonGroup
 
@@ -62,14 +64,17 @@ def receptor_count(projections) -> int:
 
 
 class _Models(dict):
-    """Engine model name -> cell group class: the fixed models, and composed
-    ``PointNeuron:...`` models made from their name on first use
-    (:func:`spinn.models.point.point_neuron_class`). Iterating gives the fixed
-    models only."""
+    """Engine model name -> cell group class: the fixed models, and the
+    models made from their name on first use: composed ``PointNeuron:...``
+    (:func:`spinn.models.point.point_neuron_class`) and GIF neurons with other
+    than three adaptation components (``GIF_cond_exp:<n_eta>:<n_gamma>``,
+    :func:`spinn.models.gif.gif_class`). Iterating gives the fixed models only."""
 
     def __missing__(self, name):
         if isinstance(name, str) and name.startswith(PREFIX + ":"):
             return point_neuron_class(name)
+        if isinstance(name, str) and name.startswith(GIF_PREFIX + ":"):
+            return gif_class(name)
         raise KeyError(name)
 
     def get(self, name, default=None):
@@ -99,4 +104,6 @@ MODELS = _Models({
     "SpikeSourceGamma": SpikeSourceGammaGroup,
     "SpikeSourcePoissonRefractory": SpikeSourcePoissonRefractoryGroup,
     "NIR_neuron": NIRNeuronGroup,
+    "IF_cond_exp_gsfa_grr": IF_cond_exp_gsfa_grr,
+    "GIF_cond_exp": GIF_cond_exp,
 })

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import numpy as np
 from lazyarray import larray
-from pyNN import common, errors
+from pyNN import common, errors, recording
 from pyNN.parameters import ParameterSpace, Sequence, simplify
 from pyNN.random import NumpyRNG, RandomDistribution
 from pyNN.standardmodels import StandardCellType
@@ -67,6 +67,16 @@ class Assembly(_SampleMixin, common.Assembly):
         """
         common_types = set(super().receptor_types)
         return [r for r in self.populations[0].celltype.receptor_types if r in common_types]
+
+    def write_data(self, io, variables='all', gather=True, clear=False, annotations=None):
+        """Gather on every process (collective); only MPI rank 0 writes the file
+        (PyNN's own would write it on every process: each sees itself as rank 0,
+        see :mod:`spinn.pynn.simulator`)."""
+        if isinstance(io, str):
+            io = recording.get_io(io)
+        data = self.get_data(variables, gather, clear, annotations)
+        if state.real_rank == 0:
+            io.write_block(data)
 
 
 def _spike_times(value, size: int) -> SpikeTimes:

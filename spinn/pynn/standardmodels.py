@@ -4,10 +4,11 @@ Native names and units are PyNN's own, so the translations are identities;
 the engine's models (:mod:`spinn.models`) read PyNN's parameter names.
 """
 from pyNN import errors
-from pyNN.parameters import ParameterSpace
+import numpy as np
+from pyNN.parameters import ArrayParameter, ParameterSpace
 from pyNN.standardmodels import build_translations, cells, receptors, synapses
 
-from ..models import point
+from ..models import gif, point
 from .simulator import state
 
 
@@ -288,6 +289,113 @@ def _not_yet(name):
     return type(name, (getattr(cells, name),), {"__init__": __init__})
 
 
-IF_cond_exp_gsfa_grr = _not_yet("IF_cond_exp_gsfa_grr")
-GIF_cond_exp = _not_yet("GIF_cond_exp")
+class IF_cond_exp_gsfa_grr(cells.IF_cond_exp_gsfa_grr):
+    __doc__ = cells.IF_cond_exp_gsfa_grr.__doc__
+    translations = _identity(*cells.IF_cond_exp_gsfa_grr.default_parameters)
+    engine_model = "IF_cond_exp_gsfa_grr"
+
+
+#: GIF_cond_exp's array parameters, in (time constants, increments) pairs
+_GIF_ARRAYS = (("tau_eta", "a_eta"), ("tau_gamma", "a_gamma"))
+
+
+class GIF_cond_exp(cells.GIF_cond_exp):
+    __doc__ = cells.GIF_cond_exp.__doc__ + """
+    spinn: the engine model (:mod:`spinn.models.gif`) has one parameter per
+    exponential component (``tau_eta_0``, ...); every neuron of a population
+    has the same number of components.
+    """
+    translations = _identity(*cells.GIF_cond_exp.default_parameters)
+
+    def _components(self, parameters):
+        """``{name: 2-D array (neurons or 1, components)}`` of the array
+        parameters of ``parameters``, checked."""
+        out = {}
+        for name in ("tau_eta", "a_eta", "tau_gamma", "a_gamma"):
+            value = parameters[name]
+            if value.is_homogeneous:
+                rows = np.atleast_2d(np.asarray(value.base_value.value
+                                                if isinstance(value.base_value, ArrayParameter)
+                                                else value.base_value, dtype=float))
+            else:
+                rows = [np.asarray(getattr(v, "value", v), dtype=float).ravel()
+                        for v in np.asarray(value.evaluate(simplify=False), dtype=object)]
+                if len({r.size for r in rows}) > 1:
+                    raise errors.InvalidParameterValueError(
+                        f"GIF_cond_exp: {name} has arrays of different lengths; every neuron "
+                        "of a population needs the same number of components")
+                rows = np.array(rows, dtype=float)
+            out[name] = rows
+        for tau, a in _GIF_ARRAYS:
+            if out[tau].shape[1] != out[a].shape[1]:
+                raise errors.InvalidParameterValueError(
+                    f"GIF_cond_exp: {tau} has {out[tau].shape[1]} components, {a} "
+                    f"{out[a].shape[1]}; they must have the same number")
+        return out
+
+    @property
+    def engine_model(self):
+        parts = self._components(self.parameter_space)
+        return gif.model_name(parts["tau_eta"].shape[1], parts["tau_gamma"].shape[1])
+
+    @property
+    def native_parameters(self):
+        ps = self.parameter_space
+        out = {name: ps[name] for name in ps.keys() if name not in ("tau_eta", "a_eta",
+                                                                     "tau_gamma", "a_gamma")}
+        for name, rows in self._components(ps).items():
+            for j in range(rows.shape[1]):
+                column = rows[:, j]
+                out[f"{name}_{j}"] = (float(column[0]) if np.all(column == column[0])
+                                      else column)
+        return ParameterSpace(out, shape=ps.shape)
+
+    def get_native_names(self, *names):
+        names = names or tuple(self.translations)
+        model = MODELS_LOOKUP(self.engine_model)
+        out = []
+        for name in names:
+            if name in ("tau_eta", "a_eta", "tau_gamma", "a_gamma"):
+                n = model.n_eta if name.endswith("eta") else model.n_gamma
+                out += [f"{name}_{j}" for j in range(n)]
+            else:
+                out.append(name)
+        return out
+
+    def reverse_translate(self, native_parameters):
+        values = dict(native_parameters.items())
+        out = {}
+        arrays = {}
+        for name, value in values.items():
+            base, _, index = name.rpartition("_")
+            if base in ("tau_eta", "a_eta", "tau_gamma", "a_gamma") and index.isdigit():
+                arrays.setdefault(base, {})[int(index)] = value
+            else:
+                out[name] = value
+        for base, parts in arrays.items():
+            columns = [parts[j] for j in range(len(parts))]
+            if all(c.is_homogeneous for c in columns):
+                out[base] = ArrayParameter([float(c.base_value) for c in columns])
+            else:
+                matrix = np.stack([np.asarray(c.evaluate(simplify=False), dtype=float)
+                                   for c in columns], axis=1)
+                column = np.empty(matrix.shape[0], dtype=object)
+                column[:] = [ArrayParameter(row) for row in matrix]
+                out[base] = column
+        return ParameterSpace(out, schema=self.get_schema(), shape=native_parameters.shape)
+
+    def translate(self, parameters, copy=True):
+        if not any(n in parameters.keys() for n in ("tau_eta", "a_eta", "tau_gamma",
+                                                     "a_gamma")):
+            return super().translate(parameters, copy)
+        raise NotImplementedError(
+            "GIF_cond_exp: changing tau_eta, a_eta, tau_gamma or a_gamma of a population is "
+            "not supported yet; give them when creating it")
+
+
+def MODELS_LOOKUP(name):
+    from ..models import MODELS
+    return MODELS[name]
+
+
 SpikeSourceInhGamma = _not_yet("SpikeSourceInhGamma")

@@ -73,12 +73,16 @@ RUNNABLE = [
             printed=(r"^Number of Synapses +:", r"^(Excitatory|Inhibitory) rate +:")),
     Example("brunel.py", data=("Results/brunel_np*_spinn.pkl",),
             printed=(r"Excitatory rate +:", r"Inhibitory rate +:")),
+    Example("cell_type_demonstration.py",
+            data=("Results/*/cell_type_demonstration_spinn_*.pkl",)),
     Example("connections.py", texts=("test.connections",),
             printed=(r"^Number of Synapses +:", r"^Number of inputs +:")),
     Example("current_injection.py", data=("Results/*/current_injection_spinn_*.pkl",)),
     # mpi4py's own collectives next to spinn's: what it gathers depends on the size;
     # its ranks print unsynchronised, their lines can interleave (so no ^ anchor)
     Example("distrib_example.py", printed=(r"gathered \(2\):",), same_printed=False),
+    Example("gif_neuron.py", data=("Results/*/gif_neuron_spinn_*.pkl",),
+            printed=(r"^tau_eta = ", r"^delta_v = ")),
     Example("inhomogeneous_network.py", data=("Results/*/inhomogeneous_network_spinn_*.pkl",)),
     # the composed neuron: the run (and the script's data.filter of 'excitatory.isyn' etc.)
     Example("monolith_vs_composed.py"),
@@ -106,8 +110,6 @@ RUNNABLE = [
 
 _STOCHASTIC_TM = "no StochasticTsodyksMarkramSynapse in spinn"
 KNOWN_FAILURES = {
-    "cell_type_demonstration": "no IF_cond_exp_gsfa_grr cell type in spinn",
-    "gif_neuron": "no GIF_cond_exp cell type in spinn",
     "multiquantal_synapses": "no MultiQuantalSynapse in spinn",
     "random_numbers": "no NativeRNG (a simulator-native random number generator) in spinn",
     "stochastic_deterministic_comparison": _STOCHASTIC_TM,
