@@ -79,26 +79,32 @@ class Assembly(_SampleMixin, common.Assembly):
             io.write_block(data)
 
 
-def _spike_times(value, size: int) -> SpikeTimes:
-    """SpikeSourceArray's ``spike_times`` (a Sequence for all, or one per neuron)."""
+def _spike_times(value, size: int, zero_allowed: bool = False, label: str = "") -> SpikeTimes:
+    """SpikeSourceArray's ``spike_times`` (a Sequence for all, or one per neuron);
+    ``zero_allowed``: the caller moves times of 0 ms itself (spinn.compat)."""
     if isinstance(value, larray):
         value.shape = (size,)
         value = value.evaluate(simplify=True)
     if isinstance(value, Sequence):
         times = np.asarray(value.value, dtype=float)
-        _check_spike_times(times)
+        _check_spike_times(times, zero_allowed, label)
         return SpikeTimes(times)
     seqs = [np.asarray(getattr(v, "value", v), dtype=float).ravel()
             for v in np.asarray(value, dtype=object).ravel()]
     for t in seqs:
-        _check_spike_times(t)
+        _check_spike_times(t, zero_allowed, label)
     return SpikeTimes.from_lists(seqs)
 
 
-def _check_spike_times(times):
+def _check_spike_times(times, zero_allowed: bool = False, label: str = ""):
     if times.size and (np.any(np.diff(times) < 0) or not np.all(np.isfinite(times))):
         raise errors.InvalidParameterValueError(
             f"spike times must be finite and sorted in increasing order, got {times[:10]}...")
+    if not zero_allowed and times.size and times[0] <= 0.0:
+        raise errors.InvalidParameterValueError(
+            f"Population '{label}': spike time {times[0]:g} ms: a source's spike is emitted at the end of the "
+            f"time step it falls in, the earliest at one timestep ({state.dt:g} ms); spike "
+            "times must be > 0 (NEST, too, refuses a spike time of 0)")
 
 
 class _ValuesAt:
@@ -224,7 +230,8 @@ class _ParameterMixin:
         spike_times = spec.spike_times
         for name, value in parameter_space.items():
             if name == "spike_times":
-                new = _spike_times(value, self.size)
+                new = _spike_times(value, self.size,
+                                   getattr(root, "_early_spikes_moved", False), root.label)
                 if whole:
                     spike_times = new
                 else:
@@ -369,7 +376,9 @@ class Population(_SampleMixin, _ParameterMixin, common.Population):
         params, spike_times = {}, None
         for name, value in ps.items():
             if name == "spike_times":
-                spike_times = _spike_times(value, self.size)
+                spike_times = _spike_times(value, self.size,
+                                           getattr(self, "_early_spikes_moved", False),
+                                           self.label or f"population{self.size}")
             else:
                 params[name] = neuron_value(value, self.size, PARAMETER, pid, name, seed)
         model = self.celltype.engine_model

@@ -35,10 +35,6 @@ KNOWN_FAILURES = {
         _HETEROGENEOUS_U,
     "test_parameter_handling::test_set_synaptic_parameters_fully_connected": _SET_U,
     "test_parameter_handling::test_set_synaptic_parameters_partially_connected": _SET_U,
-    "test_recording::test_issue259":
-        "spike_precision='off_grid': spinn is time-driven, spikes (also a "
-        "SpikeSourceArray's) are on the timestep grid, so 0.075 ms is recorded at 0.05 ms "
-        "and 10.025 ms falls into the first 10 ms",
     "test_synapse_types::test_simple_stochastic_synapse":
         "no SimpleStochasticSynapse in spinn",
 }
