@@ -100,9 +100,9 @@ def _check_spike_times(times, zero_allowed: bool = False, label: str = ""):
     if times.size and (np.any(np.diff(times) < 0) or not np.all(np.isfinite(times))):
         raise errors.InvalidParameterValueError(
             f"spike times must be finite and sorted in increasing order, got {times[:10]}...")
-    if not zero_allowed and times.size and times[0] <= 0.0:
+    if not zero_allowed and np.any(times == 0.0):     # negative ones: spinn.validation
         raise errors.InvalidParameterValueError(
-            f"Population '{label}': spike time {times[0]:g} ms: a source's spike is emitted at the end of the "
+            f"Population '{label}': spike time 0 ms: a source's spike is emitted at the end of the "
             f"time step it falls in, the earliest at one timestep ({state.dt:g} ms); spike "
             "times must be > 0 (NEST, too, refuses a spike time of 0)")
 
