@@ -236,9 +236,16 @@ def _beta_normalisation(tau_rise, tau_decay):
 
 class _PointMixin:
     """What every composed neuron adds to its monolithic base: ``n_receptors``
-    input rows per step, one per receptor in order."""
+    input rows per step, one per receptor in order; its receptors' time
+    constants checked before anything divides by them."""
     receptors: tuple = ()
     n_receptors = 0
+
+    def set_parameters(self, params: dict) -> None:
+        names = [f"{r}.{n}" for r, kind in self.receptors for n in RESPONSES[kind][0]
+                 if n.startswith("tau")]
+        _positive(params, names, type(self).__name__, self.gids)
+        super().set_parameters(params)
 
     def step(self, k: int, *inputs):
         # the synapse component takes all rows where the monolith takes (exc, inh)
@@ -246,29 +253,15 @@ class _PointMixin:
 
 
 class _CurrentLIF(_PointMixin, LIFGroup):
-    def set_parameters(self, params: dict) -> None:
-        _positive(params, [f"{r}.tau_syn" for r, _ in self.receptors], type(self).__name__,
-                  self.gids)
-        super().set_parameters(params)
+    pass
 
 
 class _ConductanceLIF(_PointMixin, ConductanceLIFGroup):
-    def constants(self, p):
-        _check_conductance(self, p)
-        return super().constants(p)
+    pass
 
 
 class _ConductanceAdEx(_PointMixin, AdExGroup):
-    def constants(self, p):
-        _check_conductance(self, p)
-        return super().constants(p)
-
-
-def _check_conductance(group, p):
-    names = []
-    for r, kind in group.receptors:
-        names += [f"{r}.{n}" for n in RESPONSES[kind][0] if n.startswith("tau")]
-    _positive(p, names, type(group).__name__, group.gids)
+    pass
 
 
 @functools.lru_cache(maxsize=None)

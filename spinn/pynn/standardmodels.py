@@ -218,7 +218,8 @@ class PointNeuron(cells.PointNeuron):
     def native_parameters(self):
         """One flat ParameterSpace: the neuron's names, and each receptor's as
         ``"<receptor>.<name>"`` (PyNN's ``locations`` is not used)."""
-        out = {name: self.neuron.parameter_space[name] for name in self.neuron.parameter_space.keys()}
+        neuron = self.neuron.parameter_space
+        out = {name: neuron[name] for name in neuron.keys()}
         for r in self.receptor_types:
             psr_space = self.post_synaptic_receptors[r].parameter_space
             for name in psr_space.keys():

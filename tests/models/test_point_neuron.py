@@ -196,3 +196,63 @@ def test_rank_invariance():
             np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(ref[1], other[1])
         np.testing.assert_array_equal(ref[2], other[2])
+
+
+def _checkpointed_network(n_ranks):
+    sim.end()
+    sim.setup(timestep=0.1, quiet=True, n_virtual_ranks=n_ranks, min_delay=0.5)
+    cell = sim.PointNeuron(sim.LIF(v_rest=-60.0, tau_m=10.0, v_thresh=-55.0),
+                           A=sim.CondExpPostSynapticResponse(tau_syn=2.0, e_syn=0.0),
+                           B=sim.BetaPSR(tau_rise=1.0, tau_decay=8.0, e_syn=0.0),
+                           C=sim.AlphaPSR(tau_syn=3.0, e_syn=-75.0))
+    pop = sim.Population(20, cell, label="cells")
+    gif = sim.Population(10, sim.GIF_cond_exp(lambda0=20.0, delta_v=2.0, v_t_star=-58.0),
+                         label="gif")
+    noise = sim.Population(20, sim.SpikeSourcePoisson(rate=50.0), label="noise")
+    rng = sim.NumpyRNG(seed=3)
+    for r, w, d in (("A", 0.01, 1.0), ("B", 0.004, 7.0), ("C", 0.003, 3.0)):
+        sim.Projection(noise, pop, sim.FixedProbabilityConnector(0.4, rng=rng),
+                       sim.StaticSynapse(weight=w, delay=d), receptor_type=r)
+    sim.Projection(noise, gif, sim.FixedProbabilityConnector(0.4, rng=rng),
+                   sim.StaticSynapse(weight=0.01, delay=2.0))
+    sim.Projection(gif, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.002, delay=4.0),
+                   receptor_type="B")
+    pop.record(["spikes", "v"])
+    gif.record(["spikes", "v_t"])
+    return pop, gif
+
+
+def test_checkpoint_keeps_every_receptor_in_flight(tmp_path):
+    """Saved after 30 ms with input in flight on all three receptor rows (and GIF
+    adaptation components), restored on another number of ranks: the same run."""
+    pop, gif = _checkpointed_network(1)
+    sim.run(60.0)
+    reference = (spikes(pop), signal(pop, "v"), spikes(gif), signal(gif, "v_t"))
+    _checkpointed_network(2)
+    sim.run(30.0)
+    sim.save_checkpoint(tmp_path / "at30")
+    pop, gif = _checkpointed_network(3)
+    sim.restore_checkpoint(tmp_path / "at30")
+    sim.run(30.0)
+    again = (spikes(pop), signal(pop, "v"), spikes(gif), signal(gif, "v_t"))
+    assert sum(len(t) for t in reference[0]) > 5 and sum(len(t) for t in reference[2]) > 5
+    for a, b in zip(reference[0] + reference[2], again[0] + again[2]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(reference[1], again[1])
+    np.testing.assert_array_equal(reference[3], again[3])
+
+
+def test_receptor_parameters_set_and_initialized_by_name():
+    cell = sim.PointNeuron(sim.LIF(v_thresh=100.0),
+                           AMPA=sim.CondExpPostSynapticResponse(tau_syn=2.0))
+    pop = sim.Population(2, cell)
+    pop.set(**{"AMPA.tau_syn": 4.0})
+    pop.initialize(**{"AMPA.gsyn": 0.01})
+    assert pop.get("AMPA.tau_syn") == 4.0
+    pop.record("AMPA.gsyn")
+    sim.run(4.0)
+    pop.set(**{"AMPA.tau_syn": 1.0})          # between runs: from the next step on
+    sim.run(1.0)
+    g = signal(pop, "AMPA.gsyn")[:, 0]
+    np.testing.assert_allclose(g[40], 0.01 * math.exp(-1.0), rtol=1e-13)
+    np.testing.assert_allclose(g[50], 0.01 * math.exp(-2.0), rtol=1e-13)
