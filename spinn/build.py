@@ -181,7 +181,8 @@ def _build_groups(spec: NetworkSpec, mapping, mine: np.ndarray):
     groups, gids, keys, slice_of = [], [], [], []
     offset = 0
     position = {s: i for i, s in enumerate(mine.tolist())}
-    for name in GROUP_ORDER:
+    # the fixed models in their order, then composed ones (PointNeuron) by name
+    for name in GROUP_ORDER + tuple(sorted(set(by_model) - set(GROUP_ORDER))):
         parts = by_model.get(name)
         if not parts:
             continue

@@ -21,7 +21,7 @@ from .build import geometry_for
 from .connectors import Geometry
 from .costs import EVENT_SECONDS, update_seconds
 from .fusion import fused_projections, source_rate
-from .models import MODELS, N_RECEPTORS
+from .models import MODELS, receptor_count
 from .network import NetworkSpec
 from .values import is_homogeneous
 
@@ -90,7 +90,7 @@ def _bytes_per_neuron(spec: NetworkSpec, index: int) -> float:
     n_values = 0
     if model is not None:
         n_values = len(model.parameter_names()) + len(model.state_names())
-    ring = _ring_slots(spec, index) * N_RECEPTORS
+    ring = _ring_slots(spec, index) * receptor_count(spec.projections)
     return 8.0 * (n_values + ring) + _BYTES_PER_NEURON_BOOKKEEPING
 
 

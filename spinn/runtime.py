@@ -24,7 +24,8 @@ from . import kernels
 from .build import LocalNeurons, RankImage
 from .csr import ranges, row_entries
 from .electrodes import BoundSource
-from .models import MODELS, N_RECEPTORS, dynamic_state
+from .errors import NetworkError
+from .models import MODELS, dynamic_state
 from .plasticity import RankPlasticity
 from .recording import RankRecorder
 from .shortterm import RankShortTerm
@@ -135,7 +136,8 @@ class RankRuntime:
         self.slots = [CellGroupSlot(g, _make_group(g, self.dt, group_seed(
             image.seed, seeds, [p[:3] for p in g.populations]))) for g in image.groups]
         syn = image.synapses
-        self.stride = N_RECEPTORS * self.n_local
+        self.n_receptors = syn.n_receptors       # rows of the ring's receptor axis
+        self.stride = self.n_receptors * self.n_local
         self.fused = [FusedInput(f, self.dt, group_seed(image.seed, seeds, [(
             f.population, 0, f.index.size)]), self.stride, self.n_local) for f in image.fused]
         self._fused_events: dict = {}      # step -> [(first gid, fused input, neurons, counts)]
@@ -348,7 +350,7 @@ class RankRuntime:
             if arrived.size:       # deferred (axonal) pre events: PSP after the rest of d
                 self._scatter_plastic(k, arrived,
                                       shift=-self.plasticity.delay_seen_pre[arrived])
-        slot_input = self.ring[base:base + stride].reshape(N_RECEPTORS, self.n_local)
+        slot_input = self.ring[base:base + stride].reshape(self.n_receptors, self.n_local)
         if self._injected_groups:
             for group in self._injected_groups:
                 group.i_inj[:] = 0.0
@@ -356,7 +358,12 @@ class RankRuntime:
                 bound.apply(k, self.dt)
         fired_parts = []
         for g in self.slots:
-            idx, counts = g.group.step(k, slot_input[0, g.lo:g.hi], slot_input[1, g.lo:g.hi])
+            n_rows = getattr(g.group, "n_receptors", 0)
+            if n_rows:          # a composed neuron: one input row per receptor type
+                idx, counts = g.group.step(k, *slot_input[:n_rows, g.lo:g.hi])
+            else:
+                idx, counts = g.group.step(k, slot_input[0, g.lo:g.hi],
+                                           slot_input[1, g.lo:g.hi])
             if idx.size:
                 if g.group.is_source:
                     self.n_source_spikes += idx.size if counts is None else int(counts.sum())
@@ -683,6 +690,10 @@ class RankRuntime:
                 fused.group.set_spike_times(fused_image.spike_times, self.dt,
                                             after_step=next_step - 1)
         syn = image.synapses
+        if syn.n_receptors != self.n_receptors:
+            raise NetworkError(
+                f"rank {self.rank}: a change between runs needs {syn.n_receptors} receptor "
+                f"rows in the ring buffer, the running network has {self.n_receptors}")
         if changes.updated:                 # weights per source may have changed
             self._build_decoding()
         for rep, rep_image in zip(self.replicated, image.replicated):

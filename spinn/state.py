@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import SpinnError
-from .models import N_RECEPTORS, dynamic_state
+from .models import dynamic_state
 from .shortterm import PARAMETERS as SHORT_TERM_PARAMETERS, STATE as SHORT_TERM_STATE
 
 __all__ = ["export_runtime", "import_runtime", "redistribute", "merge", "StateError"]
@@ -136,7 +136,7 @@ def export_runtime(rt, next_step: int, *, recording: bool = True) -> Tables:
         if columns:
             _add(out, f"cell/{model}", gid=gids, **columns)
     # input in flight: ring[slot, receptor, neuron], slot t % n_slots for steps t >= next_step
-    ring = rt.ring.reshape(rt.n_slots, N_RECEPTORS, rt.n_local)
+    ring = rt.ring.reshape(rt.n_slots, rt.n_receptors, rt.n_local)
     slot, receptor, local = np.nonzero((ring != 0.0) | np.signbit(ring))
     arrival = next_step + (slot - next_step) % rt.n_slots
     _add(out, "ring", gid=np.asarray(rt.image.local_gids, np.int64)[local],
@@ -297,7 +297,7 @@ def import_runtime(rt, tables: Tables, next_step: int, *, keep: frozenset = froz
             rt.ring = np.zeros(span * rt.stride)
             rt.n_slots = span
         local = rt.neurons.index(ring["gid"])
-        pos = ((ring["step"] % rt.n_slots) * N_RECEPTORS + ring["receptor"]) * rt.n_local + local
+        pos = ((ring["step"] % rt.n_slots) * rt.n_receptors + ring["receptor"]) * rt.n_local + local
         rt.ring[pos] = ring["value"]
     rt.current_step = next_step - 1
     if rt.plasticity is not None:

@@ -7,7 +7,7 @@ finds all its rows as one contiguous range. Per synapse the rank keeps
 
 * ``offset`` (int32 where it fits, else int64): ``delay * stride + receptor *
   n_local + target``, its place in the ring buffer relative to the current
-  slot (``stride = N_RECEPTORS * n_local``);
+  slot (``stride = n_receptors * n_local``, see ``models.receptor_count``);
 * its weight: a float64, or — when the rank's weights take few distinct
   values, as they do in most models — a uint8/uint16 index into a table of
   those values.
@@ -38,7 +38,7 @@ import numpy as np
 from .connectors import SYNAPSE_BLOCK, Geometry, Streams, blocks_of, block_range
 from .csr import row_entries
 from .errors import NetworkError
-from .models import N_RECEPTORS
+from .models import N_RECEPTORS, receptor_count
 from .network import gid_index
 from .values import Listed, RandomValue, frozen_array, is_homogeneous
 
@@ -83,6 +83,7 @@ class SynapseImage:
     #: ``(projection id, name, values)`` of short-term parameters: a 0-d array
     #: (every synapse the same) or one value per synapse in projection order
     short_term: tuple = ()
+    n_receptors: int = N_RECEPTORS   # rows of the receptor axis (models.receptor_count)
 
     @property
     def n_synapses(self) -> int:
@@ -90,7 +91,7 @@ class SynapseImage:
 
     @property
     def stride(self) -> int:
-        return N_RECEPTORS * self.n_local
+        return self.n_receptors * self.n_local
 
     def weights(self, syn: np.ndarray) -> np.ndarray:
         if self.weight is not None:
@@ -445,7 +446,8 @@ def build_synapses(projections, neurons, dt: float, geometry_of, spec=None) -> S
     source_gid, source_rows, row_projection, row_ptr = _rows(all_counts)
     n = int(row_ptr[-1])
     n_slots = max([2] + [c.max_delay + 1 for c in all_counts])
-    stride = N_RECEPTORS * n_local
+    n_receptors = receptor_count(projections)
+    stride = n_receptors * n_local
     offset = np.zeros(n, dtype=offset_dtype(n_slots, stride))
     weight, weight_index, weight_table = _weight_storage([p for p, _, _ in counted], n)
     row_next = row_ptr[:-1].copy()
@@ -468,7 +470,7 @@ def build_synapses(projections, neurons, dt: float, geometry_of, spec=None) -> S
         n_local=n_local, source_gid=source_gid, source_rows=source_rows,
         row_projection=row_projection, row_ptr=row_ptr, offset=offset, weight=weight,
         weight_index=weight_index, weight_table=weight_table, n_slots=n_slots,
-        parts=tuple(parts), short_term=tuple(short_term))
+        parts=tuple(parts), short_term=tuple(short_term), n_receptors=n_receptors)
     for proj, geometry, _ in counted:
         for update in proj.updates:
             image = apply_update(image, proj, update, geometry, dt, neurons.gids)

@@ -62,6 +62,8 @@ RULES = {
     "SpikeSourceArray": {},
     "SpikeInjector": {"port": NON_NEGATIVE, "database_notify_port_num": NON_NEGATIVE},
     "NIR_neuron": {"dt": POSITIVE, "tau_mem": POSITIVE, "tau_syn": POSITIVE},
+    "IF_cond_exp_gsfa_grr": {**_LIF, **_SYN, "tau_sfa": POSITIVE, "tau_rr": POSITIVE},
+    "GIF_cond_exp": {**_LIF, **_SYN, "delta_v": POSITIVE, "lambda0": NON_NEGATIVE},
 }
 
 #: current source kind -> parameter -> rule (every parameter must be finite)
@@ -153,6 +155,7 @@ RELATIONS = {
     "IF_cond_alpha": _LIF_RELATIONS,
     "EIF_cond_exp_isfa_ista": _ADEX_RELATIONS,
     "EIF_cond_alpha_isfa_ista": _ADEX_RELATIONS,
+    "IF_cond_exp_gsfa_grr": _LIF_RELATIONS,
     "SpikeSourcePoissonRefractory": ((("rate", "tau_refrac"), _dead_time_fits),),
 }
 

@@ -44,6 +44,7 @@ class Population(_populations.Population):
             if not 0 <= seed < 2**64:
                 raise ValueError(f"Population {label!r}: seed must be in [0, 2**64), got {seed}")
         self._own_seed = seed       # read by spinn.pynn.populations when it makes the spec
+        self._early_spikes_moved = True     # spike times of 0 ms: _first_step_spikes
         super().__init__(size, cellclass, None, structure, initial_values, label)
         self._first_step_spikes()
         if max_atoms is not None:

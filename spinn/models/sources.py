@@ -30,8 +30,26 @@ class SpikeSource:
         return ()
 
 
+#: a spike time within this many steps of a grid point is on it (float noise)
+GRID_TOLERANCE = 1e-6
+
+
+def emission_steps(times, dt: float) -> np.ndarray:
+    """The step in which each spike time is emitted (its spike is stamped at
+    the end of that step, at or after the time).
+
+    >>> emission_steps([0.1, 0.30000000000000004, 0.075, 0.15], 0.05).tolist()
+    [1, 5, 1, 2]
+    """
+    return np.ceil(np.asarray(times, dtype=np.float64) / dt - GRID_TOLERANCE).astype(
+        np.int64) - 1
+
+
 class SpikeSourceArrayGroup(SpikeSource):
-    """Replays given spike times; a time ``t`` is emitted in step ``round(t/dt) - 1``.
+    """Replays given spike times; a time ``t`` is emitted at the end of the step
+    it falls in, step ``ceil(t/dt) - 1`` (NEST's ``spike_generator`` with
+    on-grid neurons: an off-grid time is sent at the next grid point; a time
+    within 1e-6 of a step of a grid point counts as on it).
 
     ``spike_times`` is ``(times, ptr)``: neuron ``i``'s times (ms) are
     ``times[ptr[i]:ptr[i + 1]]``.
@@ -47,7 +65,7 @@ class SpikeSourceArrayGroup(SpikeSource):
 
     def set_spike_times(self, spike_times, dt, *, after_step: int = -1):
         times, ptr = spike_times
-        steps = np.rint(np.asarray(times, dtype=np.float64) / dt).astype(np.int64) - 1
+        steps = emission_steps(times, dt)
         owners = np.repeat(np.arange(self.n, dtype=np.int64), np.diff(ptr))
         keep = steps > after_step
         steps, owners = steps[keep], owners[keep]

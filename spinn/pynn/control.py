@@ -50,6 +50,12 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
                                             os.environ.get("SPINN_REAL_TIME", "") not in ("", "0")))
     state.quiet = bool(extra_params.get("quiet", os.environ.get("SPINN_QUIET")))
     state.check_memory = bool(extra_params.get("check_memory", True))
+    precision = extra_params.get("spike_precision", "on_grid")
+    if precision not in ("on_grid", "off_grid"):
+        raise ValueError(f"spike_precision must be 'on_grid' or 'off_grid', got {precision!r}")
+    # spinn's neurons are on the grid either way; 'off_grid' records a
+    # SpikeSourceArray's spikes at their given times (spinn.pynn.recording)
+    state.spike_precision = precision
     state.default_max_per_core = {}
     state.clear()
     seed = extra_params.get("rng_seed")

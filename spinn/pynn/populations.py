@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import numpy as np
 from lazyarray import larray
-from pyNN import common, errors
+from pyNN import common, errors, recording
 from pyNN.parameters import ParameterSpace, Sequence, simplify
 from pyNN.random import NumpyRNG, RandomDistribution
 from pyNN.standardmodels import StandardCellType
@@ -71,27 +71,43 @@ class Assembly(_SampleMixin, common.Assembly):
         common_types = set(super().receptor_types)
         return [r for r in self.populations[0].celltype.receptor_types if r in common_types]
 
+    def write_data(self, io, variables='all', gather=True, clear=False, annotations=None):
+        """Gather on every process (collective); only MPI rank 0 writes the file
+        (PyNN's own would write it on every process: each sees itself as rank 0,
+        see :mod:`spinn.pynn.simulator`)."""
+        if isinstance(io, str):
+            io = recording.get_io(io)
+        data = self.get_data(variables, gather, clear, annotations)
+        if state.real_rank == 0:
+            io.write_block(data)
 
-def _spike_times(value, size: int) -> SpikeTimes:
-    """SpikeSourceArray's ``spike_times`` (a Sequence for all, or one per neuron)."""
+
+def _spike_times(value, size: int, zero_allowed: bool = False, label: str = "") -> SpikeTimes:
+    """SpikeSourceArray's ``spike_times`` (a Sequence for all, or one per neuron);
+    ``zero_allowed``: the caller moves times of 0 ms itself (spinn.compat)."""
     if isinstance(value, larray):
         value.shape = (size,)
         value = value.evaluate(simplify=True)
     if isinstance(value, Sequence):
         times = np.asarray(value.value, dtype=float)
-        _check_spike_times(times)
+        _check_spike_times(times, zero_allowed, label)
         return SpikeTimes(times)
     seqs = [np.asarray(getattr(v, "value", v), dtype=float).ravel()
             for v in np.asarray(value, dtype=object).ravel()]
     for t in seqs:
-        _check_spike_times(t)
+        _check_spike_times(t, zero_allowed, label)
     return SpikeTimes.from_lists(seqs)
 
 
-def _check_spike_times(times):
+def _check_spike_times(times, zero_allowed: bool = False, label: str = ""):
     if times.size and (np.any(np.diff(times) < 0) or not np.all(np.isfinite(times))):
         raise errors.InvalidParameterValueError(
             f"spike times must be finite and sorted in increasing order, got {times[:10]}...")
+    if not zero_allowed and np.any(times == 0.0):     # negative ones: spinn.validation
+        raise errors.InvalidParameterValueError(
+            f"Population '{label}': spike time 0 ms: a source's spike is emitted at the end of the "
+            f"time step it falls in, the earliest at one timestep ({state.dt:g} ms); spike "
+            "times must be > 0 (NEST, too, refuses a spike time of 0)")
 
 
 class _ValuesAt:
@@ -236,7 +252,8 @@ class _ParameterMixin:
         spike_times = spec.spike_times
         for name, value in parameter_space.items():
             if name == "spike_times":
-                new = _spike_times(value, self.size)
+                new = _spike_times(value, self.size,
+                                   getattr(root, "_early_spikes_moved", False), root.label)
                 if whole:
                     spike_times = new
                 else:
@@ -467,7 +484,9 @@ class Population(_SampleMixin, _ParameterMixin, common.Population):
         params, spike_times = {}, None
         for name, value in ps.items():
             if name == "spike_times":
-                spike_times = _spike_times(value, self.size)
+                spike_times = _spike_times(value, self.size,
+                                           getattr(self, "_early_spikes_moved", False),
+                                           self.label or f"population{self.size}")
             else:
                 params[name] = neuron_value(value, self.size, PARAMETER, pid, name, seed)
         model = self.celltype.engine_model

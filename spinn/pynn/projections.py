@@ -32,7 +32,7 @@ from ..values import Listed, is_homogeneous
 from . import simulator
 from .populations import Assembly, LazyIDs
 from .simulator import state
-from .standardmodels import StaticSynapse
+from .standardmodels import StaticSynapse, receptor_index
 from ..shortterm import INITIAL, MODELS, check_spec
 from .synapses import STDPMechanism, ShortTermSynapse, plasticity_spec, short_term_spec
 from .values import SYNAPSE, SYNAPSE_SET, checked_random_value, is_random, random_value
@@ -272,7 +272,10 @@ class Projection(common.Projection):
             short_term = short_term_spec(self.synapse_type, values, state.network.seed,
                                          self.label)
         post_cb = not self.post.conductance_based
-        if self.receptor_type == "excitatory":
+        composed = receptor_index(self.post, self.receptor_type, self.label)
+        if composed is not None:            # a PointNeuron's named receptor type
+            sign, receptor = composed
+        elif self.receptor_type == "excitatory":
             sign, receptor = 1, 0
         elif self.receptor_type == "inhibitory":
             sign, receptor = (-1 if post_cb else 1), 1

@@ -250,6 +250,50 @@ class Recorder(recording.Recorder):
         sim, spec = state.readable_simulation(), self._spec()
         return sim.gather_spikes(spec.id, None if cells.all else cells.gids)
 
+    def _given_times(self, gids, times):
+        """With ``spike_precision='off_grid'``, a SpikeSourceArray's spikes at the
+        times it was given rather than at the ends of the steps that sent them
+        (as NEST records a precise spike generator's spikes; spinn's neurons
+        receive them on the grid, as NEST's on-grid neurons do). Each recorded
+        spike is matched to the given time that its step sent (several to a
+        step: in order); a spike no given time explains keeps its grid time."""
+        from ..models.sources import emission_steps
+        spec = self._spec()
+        given = spec.spike_times
+        if spec.model != "SpikeSourceArray" or given is None or times.size == 0:
+            return times
+        dt = state.dt
+        owner = np.asarray(gids, dtype=np.int64) - spec.first_gid
+        step = np.rint(np.asarray(times) / dt).astype(np.int64) - 1
+        t_all = np.asarray(given.times, dtype=np.float64)
+        t_owner = (np.zeros(t_all.size, dtype=np.int64) if given.ptr is None else
+                   np.repeat(np.arange(given.ptr.size - 1, dtype=np.int64),
+                             np.diff(given.ptr)))
+        span = int(max(step.max(), emission_steps(t_all[-1:], dt).max(initial=0))) + 2
+        if given.ptr is None:       # one list for every neuron
+            t_keys = emission_steps(t_all, dt) + 1
+            keys = step + 1
+            order = np.lexsort((step, owner))
+            # rank of each recorded spike among those of its neuron and step
+            k_sorted = owner[order] * span + keys[order]
+            first = np.searchsorted(k_sorted, k_sorted, "left")
+            rank = np.arange(k_sorted.size) - first
+            pos = np.searchsorted(t_keys, keys[order], "left") + rank
+            ok = (pos < t_keys.size)
+            ok[ok] &= t_keys[pos[ok]] == keys[order][ok]
+        else:
+            t_keys = t_owner * span + emission_steps(t_all, dt) + 1
+            order = np.lexsort((step, owner))
+            k_sorted = owner[order] * span + step[order] + 1
+            first = np.searchsorted(k_sorted, k_sorted, "left")
+            rank = np.arange(k_sorted.size) - first
+            pos = np.searchsorted(t_keys, k_sorted, "left") + rank
+            ok = (pos < t_keys.size)
+            ok[ok] &= t_keys[pos[ok]] == k_sorted[ok]
+        out = np.array(times, dtype=np.float64)
+        out[order[ok]] = t_all[pos[ok]]
+        return out
+
     def _get_current_segment(self, filter_ids=None, variables="all", clear=False):
         """The current segment, built from index arrays (PyNN's
         ``_get_current_segment`` sorts sets of IDs and finds each cell's
@@ -275,6 +319,8 @@ class Recorder(recording.Recorder):
             cells = self.filter_recorded(variable, filter_ids)
             if variable.name == "spikes":
                 gids, times = self._gather_spikes(cells)
+                if getattr(state, "spike_precision", "on_grid") == "off_grid":
+                    times = self._given_times(gids, times)
                 times = times * pq.ms
                 if times.size > 0 and times.max() > t_stop:
                     warn("Recorded at least one spike after t_stop")

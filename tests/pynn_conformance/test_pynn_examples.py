@@ -73,13 +73,20 @@ RUNNABLE = [
             printed=(r"^Number of Synapses +:", r"^(Excitatory|Inhibitory) rate +:")),
     Example("brunel.py", data=("Results/brunel_np*_spinn.pkl",),
             printed=(r"Excitatory rate +:", r"Inhibitory rate +:")),
+    Example("cell_type_demonstration.py",
+            data=("Results/*/cell_type_demonstration_spinn_*.pkl",)),
     Example("connections.py", texts=("test.connections",),
             printed=(r"^Number of Synapses +:", r"^Number of inputs +:")),
     Example("current_injection.py", data=("Results/*/current_injection_spinn_*.pkl",)),
     # mpi4py's own collectives next to spinn's: what it gathers depends on the size;
     # its ranks print unsynchronised, their lines can interleave (so no ^ anchor)
     Example("distrib_example.py", printed=(r"gathered \(2\):",), same_printed=False),
+    Example("gif_neuron.py", data=("Results/*/gif_neuron_spinn_*.pkl",),
+            printed=(r"^tau_eta = ", r"^delta_v = ")),
     Example("inhomogeneous_network.py", data=("Results/*/inhomogeneous_network_spinn_*.pkl",)),
+    # the composed neuron: the run (and the script's data.filter of 'excitatory.isyn' etc.)
+    Example("monolith_vs_composed.py"),
+    Example("multi_synapse.py", printed=(r"^tau_m = ", r"^GABAA.e_syn = ")),
     Example("parameter_changes.py", data=("Results/parameter_changes_spinn.pkl",),
             printed=(r"^Setting current to",)),
     Example("simpleRandomNetwork.py",
@@ -117,12 +124,7 @@ RUNNABLE = [
     Example("varying_poisson.py", printed=(r"^Actual spike counts:",)),
 ]
 
-_POINT_NEURON = "no PointNeuron (a neuron composed of a cell and several synapse types) in spinn"
 KNOWN_FAILURES = {
-    "cell_type_demonstration": "no IF_cond_exp_gsfa_grr cell type in spinn",
-    "gif_neuron": "no GIF_cond_exp cell type in spinn",
-    "monolith_vs_composed": _POINT_NEURON,
-    "multi_synapse": _POINT_NEURON,
 }
 
 SKIPPED = {

@@ -23,12 +23,6 @@ SCENARIOS = pynn_sdist() / "test" / "system" / "scenarios"
 
 # "module::function" -> why spinn does not pass it
 KNOWN_FAILURES = {
-    "test_cell_types::test_composed_neuron_model_homogeneous_receptors":
-        "no PointNeuron (a composed neuron with several receptor types) in spinn",
-    "test_recording::test_issue259":
-        "spike_precision='off_grid': spinn is time-driven, spikes (also a "
-        "SpikeSourceArray's) are on the timestep grid, so 0.075 ms is recorded at 0.05 ms "
-        "and 10.025 ms falls into the first 10 ms",
 }
 
 # "module::function" -> why it is marked slow (each takes well over 10 s)
