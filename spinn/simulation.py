@@ -548,7 +548,10 @@ class Simulation:
         reached = self.step         # the first step not completed
         first_step = self.step
         previous = _on_sigterm_interrupt()
-        pace = self.pacing.start(self.step, dt) if self.real_time else None
+        pace = None
+        if self.real_time:      # every rank's clock starts together: none waits for another
+            exchange.barrier()  # to be ready at every step (its steps would all start late)
+            pace = self.pacing.start(self.step, dt)
         # look at what waits to be written often enough that a rank never holds
         # much more than CHUNK_VALUES values (memory.RECORDING_BUFFER_BYTES)
         per_step = max((rt.recorder.values_per_step() for rt in runtimes), default=0.0)
