@@ -104,21 +104,30 @@ def encode(label: str, stamp: int, time_ms: float, indices: np.ndarray) -> list:
     return out
 
 
+def _parse(data: bytes, header, magic: bytes, version: int):
+    """A datagram laid out as ``header`` (magic, version, pad, name length,
+    ..., index count) then the label and the uint32 indices: ``(header
+    fields, label, indices)``, or WireError."""
+    if len(data) < header.size:
+        raise WireError(f"datagram of {len(data)} bytes is shorter than the header")
+    fields = header.unpack_from(data)
+    if fields[0] != magic:
+        raise WireError(f"bad magic {fields[0]!r}")
+    if fields[1] != version:
+        raise WireError(f"format version {fields[1]}, this reader knows {version}")
+    n_name, count = fields[3], fields[-1]
+    if len(data) != header.size + n_name + 4 * count:
+        raise WireError(f"datagram of {len(data)} bytes, the header says "
+                        f"{header.size + n_name + 4 * count}")
+    label = data[header.size:header.size + n_name].decode("utf-8", errors="replace")
+    indices = np.frombuffer(data, dtype="<u4", offset=header.size + n_name, count=count)
+    return fields, label, indices.astype(np.int64)
+
+
 def decode(data: bytes):
     """``(label, stamp, time_ms, indices)`` of one datagram, or WireError."""
-    if len(data) < HEADER.size:
-        raise WireError(f"datagram of {len(data)} bytes is shorter than the header")
-    magic, version, _, n_name, stamp, time_ms, count = HEADER.unpack_from(data)
-    if magic != MAGIC:
-        raise WireError(f"bad magic {magic!r}")
-    if version != VERSION:
-        raise WireError(f"format version {version}, this reader knows {VERSION}")
-    if len(data) != HEADER.size + n_name + 4 * count:
-        raise WireError(f"datagram of {len(data)} bytes, the header says "
-                        f"{HEADER.size + n_name + 4 * count}")
-    label = data[HEADER.size:HEADER.size + n_name].decode("utf-8", errors="replace")
-    indices = np.frombuffer(data, dtype="<u4", offset=HEADER.size + n_name, count=count)
-    return label, int(stamp), float(time_ms), indices.astype(np.int64)
+    fields, label, indices = _parse(data, HEADER, MAGIC, VERSION)
+    return label, int(fields[4]), float(fields[5]), indices
 
 
 def encode_input(label: str, indices) -> list:
@@ -137,19 +146,8 @@ def encode_input(label: str, indices) -> list:
 
 def decode_input(data: bytes):
     """``(label, indices)`` of one live-input datagram, or WireError."""
-    if len(data) < INPUT_HEADER.size:
-        raise WireError(f"datagram of {len(data)} bytes is shorter than the header")
-    magic, version, _, n_name, count = INPUT_HEADER.unpack_from(data)
-    if magic != INPUT_MAGIC:
-        raise WireError(f"bad magic {magic!r}")
-    if version != INPUT_VERSION:
-        raise WireError(f"format version {version}, this reader knows {INPUT_VERSION}")
-    if len(data) != INPUT_HEADER.size + n_name + 4 * count:
-        raise WireError(f"datagram of {len(data)} bytes, the header says "
-                        f"{INPUT_HEADER.size + n_name + 4 * count}")
-    label = data[INPUT_HEADER.size:INPUT_HEADER.size + n_name].decode("utf-8", errors="replace")
-    indices = np.frombuffer(data, dtype="<u4", offset=INPUT_HEADER.size + n_name, count=count)
-    return label, indices.astype(np.int64)
+    _, label, indices = _parse(data, INPUT_HEADER, INPUT_MAGIC, INPUT_VERSION)
+    return label, indices
 
 
 def encode_control(kind: int, session: int, port: int = 0, time_ms: float = 0.0) -> bytes:

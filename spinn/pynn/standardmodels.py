@@ -127,32 +127,22 @@ class AdExp(cells.AdExp):
     engine_membrane = "AdExp"
 
 
-class CurrExpPostSynapticResponse(receptors.CurrExpPostSynapticResponse):
-    __doc__ = receptors.CurrExpPostSynapticResponse.__doc__
-    translations = _identity(*receptors.CurrExpPostSynapticResponse.default_parameters)
-    engine_response = "CurrExp"
-    recordable = ["isyn"]
+def _response(base, engine_response: str, recordable: str):
+    """spinn's version of PyNN's post-synaptic response ``base``."""
+    return type(base.__name__, (base,), {
+        "__doc__": base.__doc__, "__module__": __name__,
+        "translations": _identity(*base.default_parameters),
+        "engine_response": engine_response, "recordable": [recordable]})
 
 
-class CondExpPostSynapticResponse(receptors.CondExpPostSynapticResponse):
-    __doc__ = receptors.CondExpPostSynapticResponse.__doc__
-    translations = _identity(*receptors.CondExpPostSynapticResponse.default_parameters)
-    engine_response = "CondExp"
-    recordable = ["gsyn"]
-
-
-class CondAlphaPostSynapticResponse(receptors.CondAlphaPostSynapticResponse):
-    __doc__ = receptors.CondAlphaPostSynapticResponse.__doc__
-    translations = _identity(*receptors.CondAlphaPostSynapticResponse.default_parameters)
-    engine_response = "CondAlpha"
-    recordable = ["gsyn"]
-
-
-class CondBetaPostSynapticResponse(receptors.CondBetaPostSynapticResponse):
-    __doc__ = receptors.CondBetaPostSynapticResponse.__doc__
-    translations = _identity(*receptors.CondBetaPostSynapticResponse.default_parameters)
-    engine_response = "CondBeta"
-    recordable = ["gsyn"]
+CurrExpPostSynapticResponse = _response(receptors.CurrExpPostSynapticResponse, "CurrExp",
+                                        "isyn")
+CondExpPostSynapticResponse = _response(receptors.CondExpPostSynapticResponse, "CondExp",
+                                        "gsyn")
+CondAlphaPostSynapticResponse = _response(receptors.CondAlphaPostSynapticResponse,
+                                          "CondAlpha", "gsyn")
+CondBetaPostSynapticResponse = _response(receptors.CondBetaPostSynapticResponse, "CondBeta",
+                                         "gsyn")
 
 
 #: short names, as pyNN.nest and pyNN.brian2 offer them

@@ -17,23 +17,10 @@ import pytest
 
 import spinn as sim
 
+from .recorded import signal, spikes
+
 SCRIPT = Path(__file__).parent / "scripts" / "gif_ranks.py"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def signal(pop, name):
-    return np.asarray(pop.get_data(name).segments[0].filter(name=name)[0].magnitude)
-
-
-def spikes(pop):
-    return [np.asarray(t.magnitude) for t in pop.get_data("spikes").segments[0].spiketrains]
-
-
-@pytest.fixture
-def fresh():
-    sim.setup(timestep=0.1, min_delay=0.1, quiet=True)
-    yield
-    sim.end()
 
 
 def test_deterministic_limit_and_adaptation(fresh):

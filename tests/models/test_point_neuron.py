@@ -8,20 +8,12 @@ import pytest
 
 import spinn as sim
 
-
-def signal(pop, name):
-    return np.asarray(pop.get_data(name).segments[0].filter(name=name)[0].magnitude)
-
-
-def spikes(pop):
-    return [np.asarray(t.magnitude) for t in pop.get_data("spikes").segments[0].spiketrains]
+from .recorded import signal, spikes
 
 
 @pytest.fixture(autouse=True)
-def fresh():
-    sim.setup(timestep=0.1, min_delay=0.1, quiet=True)
+def _fresh(fresh):
     yield
-    sim.end()
 
 
 def _drive(pops, exc_w, inh_w, n=20, seed=7):
