@@ -25,6 +25,25 @@ class STDPMechanism(MinimumDelayDefault, synapses.STDPMechanism):
     __doc__ = synapses.STDPMechanism.__doc__
     base_translations = _identity("weight", "delay", "dendritic_delay_fraction")
 
+    def __init__(self, timing_dependence=None, weight_dependence=None,
+                 voltage_dependence=None, dendritic_delay_fraction=1.0, weight=0.0,
+                 delay=None):
+        # PyNN checks these with bare asserts: say what is wrong instead
+        for name, value, kind in (("timing_dependence", timing_dependence,
+                                   synapses.STDPTimingDependence),
+                                  ("weight_dependence", weight_dependence,
+                                   synapses.STDPWeightDependence)):
+            if value is not None and not isinstance(value, kind):
+                raise TypeError(f"STDPMechanism: {name} must be a {kind.__name__} "
+                                f"(e.g. sim.SpikePairRule()), got {value!r}")
+        if (isinstance(dendritic_delay_fraction, bool)
+                or not isinstance(dendritic_delay_fraction, (int, float))
+                or not 0 <= dendritic_delay_fraction <= 1):
+            raise ValueError(f"STDPMechanism: dendritic_delay_fraction="
+                             f"{dendritic_delay_fraction!r} must be a number in [0, 1]")
+        super().__init__(timing_dependence, weight_dependence, voltage_dependence,
+                         dendritic_delay_fraction, weight, delay)
+
 
 class SpikePairRule(synapses.SpikePairRule):
     __doc__ = synapses.SpikePairRule.__doc__
@@ -69,7 +88,11 @@ def _scalar(ps, name, label):
             raise NetworkError(f"Projection '{label}': STDP parameter {name} must be a "
                                "single number")
         value = value.base_value if not value.operations else value.evaluate(simplify=True)
-    return float(np.asarray(value).ravel()[0])
+    value = float(np.asarray(value).ravel()[0])
+    if not np.isfinite(value):
+        raise NetworkError(f"Projection '{label}': STDP parameter {name}={value} must be a "
+                           "finite number")
+    return value
 
 
 def plasticity_spec(mechanism: STDPMechanism, label: str) -> PlasticitySpec:
@@ -92,9 +115,13 @@ def plasticity_spec(mechanism: STDPMechanism, label: str) -> PlasticitySpec:
     mu_plus, mu_minus = wd.mu
     if mu_plus is None:
         mu_plus, mu_minus = _scalar(ps, "mu_plus", label), _scalar(ps, "mu_minus", label)
+    fraction = float(mechanism.dendritic_delay_fraction)
+    if not 0.0 <= fraction <= 1.0:
+        raise NetworkError(f"Projection '{label}': dendritic_delay_fraction={fraction} must "
+                           "lie in [0, 1]")
     return PlasticitySpec(timing=td.engine_rule, params=params, w_min=w_min, w_max=w_max,
                           mu_plus=mu_plus, mu_minus=mu_minus,
-                          dendritic_delay_fraction=float(mechanism.dendritic_delay_fraction))
+                          dendritic_delay_fraction=fraction)
 
 
 class ShortTermSynapse(MinimumDelayDefault):

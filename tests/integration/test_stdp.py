@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import spinn as sim
+from spinn.errors import NetworkError
 
 A_PLUS, A_MINUS, TAU_PLUS, TAU_MINUS, W0 = 0.01, 0.012, 16.8, 33.7, 0.5
 DELAY = 1.0
@@ -183,3 +184,28 @@ def test_saved_weights_between_runs_are_rank_invariant(tmp_path):
     assert texts[0] == texts[1]
     assert texts[0][0] != texts[0][2]                   # the weights did change
     assert "dendritic_delay_fraction" in texts[0][0]
+
+
+@pytest.mark.parametrize("timing, weights, extra, message", [
+    (dict(tau_plus=-20.0), {}, {}, r"Projection 'plastic': tau_plus=-20.0 ms must be positive"),
+    (dict(A_plus=float("nan")), {}, {},
+     r"Projection 'plastic': STDP parameter A_plus=nan must be a finite number"),
+    ({}, dict(w_min=1.0, w_max=0.5), {}, r"Projection 'plastic': w_max=0.5 must exceed w_min=1.0"),
+    ({}, {}, dict(dendritic_delay_fraction=1.5),
+     r"STDPMechanism: dendritic_delay_fraction=1.5 must be a number in \[0, 1\]"),
+])
+def test_bad_stdp_parameters_are_refused_naming_the_projection(timing, weights, extra, message):
+    sim.setup(timestep=0.1, quiet=True)
+    try:
+        pre = sim.Population(2, sim.SpikeSourcePoisson(rate=10.0))
+        post = sim.Population(2, sim.IF_curr_exp())
+        td = {**dict(tau_plus=20.0, tau_minus=20.0, A_plus=0.01, A_minus=0.01), **timing}
+        wd = dict(dict(w_min=0.0, w_max=1.0), **weights)
+        with pytest.raises((NetworkError, ValueError), match=message):
+            syn = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(**td),
+                                    weight_dependence=sim.AdditiveWeightDependence(**wd),
+                                    weight=0.5, delay=1.0, **extra)
+            sim.Projection(pre, post, sim.AllToAllConnector(), syn, label="plastic")
+            sim.run(1.0)
+    finally:
+        sim.end()
