@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 import os
 import sys
 import time
@@ -556,11 +557,28 @@ class Simulation:
         # much more than CHUNK_VALUES values (memory.RECORDING_BUFFER_BYTES)
         per_step = max((rt.recorder.values_per_step() for rt in runtimes), default=0.0)
         flush_every = int(max(1, min(1024, RankRecorder.CHUNK_VALUES // max(per_step, 1.0))))
+        # keys exchanged in a batch are delivered one step's worth per step, each
+        # just before the first step it can reach (s + min delay): the same calls
+        # in the same order as all at once, but no step pays for the whole batch
+        pending = deque()       # (step s, what each local rank received for s)
+
+        def deliver(s: int, received_by_rank) -> None:
+            t = clock()
+            for i, rt in enumerate(runtimes):
+                rt.receive(s, received_by_rank[i])
+                tt = clock()
+                busy[i] += tt - t
+                t = tt
+
         try:
             for k in range(self.step, end):
                 reached = k
                 if pace is not None:
                     pace(k)
+                while pending and pending[0][0] + interval <= k:
+                    td = clock()
+                    deliver(*pending.popleft())
+                    phase["deliver"] += clock() - td
                 if inject_every and (k - first_step) % inject_every == 0:
                     ti = clock()
                     self._inject(live, k)
@@ -588,15 +606,12 @@ class Simulation:
                                 else [exchange.exchange(batch[0])])
                     tc = clock()
                     first = k + 1 - len(batch)
-                    t = tc
-                    for i, rt in enumerate(runtimes):
-                        for j, keys_of_ranks in enumerate(received):
-                            rt.receive(first + j, keys_of_ranks[i])
-                        tt = clock()
-                        busy[i] += tt - t
-                        t = tt
+                    pending.extend((first + j, keys) for j, keys in enumerate(received))
+                    if interval == 1 or k == end - 1:       # due now, or the run ends
+                        while pending:
+                            deliver(*pending.popleft())
                     phase["exchange"] += tc - tb
-                    phase["deliver"] += t - tc
+                    phase["deliver"] += clock() - tc
                     batch = []
                 if progress is not None:
                     progress.update(k)
