@@ -391,3 +391,37 @@ def test_population_seed_is_part_of_the_description_and_of_rank_images(tmp_path)
                 image.population_seeds
         p.end()
     assert len(set(digests)) == 3
+
+
+def test_spinnaker_live_script_injects_and_receives():
+    """sPyNNaker's live pattern through ``external_devices``: a SpikeInjector
+    and a live output, one connection in the script's own process that sends
+    when the run starts and receives the output spikes."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    received, conn = [], None
+    p.setup(timestep=1.0)
+    try:
+        inj = p.Population(10, p.external_devices.SpikeInjector(database_notify_port_num=port),
+                           label="inj")
+        out = p.Population(10, p.IF_curr_exp(), label="out")
+        p.Projection(inj, out, p.OneToOneConnector(), p.StaticSynapse(weight=5.0, delay=1.0))
+        out.record("spikes")
+        p.external_devices.activate_live_output_for(out, database_notify_port_num=port,
+                                                    port=port)
+        conn = p.external_devices.SpynnakerLiveSpikesConnection(
+            receive_labels=["out"], send_labels=["inj"], local_port=port)
+        conn.add_start_resume_callback("inj", lambda label, c: c.send_spikes(label, [0, 3, 7]))
+        conn.add_receive_callback("out", lambda label, t, ids: received.append((t, list(ids))))
+        p.run(200)
+        trains = out.get_data("spikes").segments[0].spiketrains
+        recorded = [(float(t), i) for i, st in enumerate(trains) for t in st.magnitude]
+        assert sorted(i for _, i in recorded) == [0, 3, 7]
+        live = sorted((float(t), int(i)) for t, ids in received for i in ids)
+        assert live == sorted(recorded)          # what the client got is what was recorded
+    finally:
+        p.end()
+        if conn is not None:
+            conn.close()
