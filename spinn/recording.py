@@ -396,11 +396,28 @@ def signal_grid(gids: np.ndarray, stamps: np.ndarray, values: np.ndarray, column
     first = -(-first // interval) * interval        # the first sampled stamp >= first
     n = max(0, (last - first) // interval + 1)
     out = np.full((n, columns.size), np.nan)
-    if values.size and n:
-        row = (stamps - first) // interval
-        col = np.searchsorted(columns, gids)
-        ok = ((row >= 0) & (row < n) & ((stamps - first) % interval == 0)
-              & (col < columns.size))
-        ok[ok] &= columns[col[ok]] == gids[ok]
-        out[row[ok], col[ok]] = values[ok]
+    if values.size and n and columns.size:
+        offset = stamps - first
+        if interval == 1:
+            row, ok = offset, (offset >= 0) & (offset < n)
+        else:
+            row = offset // interval
+            ok = (row >= 0) & (row < n) & (offset % interval == 0)
+        lo, span = int(columns[0]), int(columns[-1]) - int(columns[0]) + 1
+        if span <= 4 * columns.size + 1024:     # a lookup table over the columns' ids
+            lut = np.full(span, -1, dtype=np.int64)
+            lut[columns - lo] = np.arange(columns.size)
+            local = gids - lo
+            ok &= (local >= 0) & (local < span)
+            col = lut[np.where(ok, local, 0)]
+            ok &= col >= 0
+        else:
+            col = np.searchsorted(columns, gids)
+            ok &= col < columns.size
+            ok[ok] &= columns[col[ok]] == gids[ok]
+        flat = out.reshape(-1)
+        if ok.all():
+            flat[row * columns.size + col] = values
+        else:
+            flat[row[ok] * columns.size + col[ok]] = values[ok]
     return out
