@@ -169,7 +169,14 @@ def read_injections(path) -> InjectionLog:
     if head.get("version") != 1:
         raise ValueError(f"{path}: injection log version {head.get('version')}, this reader "
                          "knows 1")
-    return InjectionLog(head["dt_ms"], head["populations"], [tuple(r) for r in objects[1:]])
+    populations = dict(head["populations"])
+    records = []
+    for r in objects[1:]:
+        if isinstance(r, dict):         # injectors added by a later run
+            populations.update(r.get("populations", {}))
+        else:
+            records.append(tuple(r))
+    return InjectionLog(head["dt_ms"], populations, records)
 
 
 def replay(log, label: str, segment=None):

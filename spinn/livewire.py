@@ -283,6 +283,7 @@ class LiveInput:
         self.session = 0
         self.log_path = log_path
         self._log = None
+        self._logged_sizes = None
         if not owner:
             return
         for port in sorted(set(int(p) for p in ports)) or [0]:
@@ -300,16 +301,36 @@ class LiveInput:
             s.setblocking(False)
             self.sockets.append(s)
         self.port = self.sockets[0].getsockname()[1]
-        if log_path is not None and self.injectors:
-            import msgpack
-            self._log = open(log_path, "wb")
+        self._write_populations()
+
+    def set_injectors(self, injectors: dict, notify) -> None:
+        """The injectors and clients of a later run (the network grew)."""
+        self.injectors = dict(injectors)
+        self.by_id = {pid: (label, first, size) for label, (pid, first, size) in
+                      self.injectors.items()}
+        self.notify = list(notify)
+        self._write_populations()
+
+    def _write_populations(self) -> None:
+        """Open the log with its header at the first injector; a later run
+        with other injectors appends ``{"populations": ...}`` (readers merge)."""
+        if not self.owner or self.log_path is None or not self.injectors:
+            return
+        import msgpack
+        sizes = {label: size for label, (_, _, size) in self.injectors.items()}
+        if self._log is None:
+            self._log = open(self.log_path, "wb")
             self._log.write(msgpack.packb({
-                "format": "spinn-injections", "version": 1, "dt_ms": dt_ms,
-                "populations": {label: size for label, (_, _, size) in self.injectors.items()},
+                "format": "spinn-injections", "version": 1, "dt_ms": self.dt_ms,
+                "populations": sizes,
                 "record": ["segment", "stamp", "label", "indices"],
                 "note": "neurons `indices` of `label` spiked at time stamp * dt_ms (in step "
-                        "stamp - 1) of segment `segment`"}))
-            self._log.flush()
+                        "stamp - 1) of segment `segment`; a later {populations: ...} adds "
+                        "injectors"}))
+        elif sizes != self._logged_sizes:
+            self._log.write(msgpack.packb({"populations": sizes}))
+        self._logged_sizes = sizes
+        self._log.flush()
 
     # -- receiving ---------------------------------------------------------------------
     def drain(self, ready=None) -> None:

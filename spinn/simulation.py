@@ -202,10 +202,7 @@ class Simulation:
             return None
         live = self.live_input
         if live is not None:                # later runs: what was added since
-            live.injectors = injectors
-            live.by_id = {pid: (label, first, size) for label, (pid, first, size)
-                          in injectors.items()}
-            live.notify = notify
+            live.set_injectors(injectors, notify)
             return live
         error = None
         owner = self.exchange.process_rank == 0

@@ -182,3 +182,48 @@ def test_closed_loop_example_controls(tmp_path, ranks):
     closed, opened = float(last.group(1)), float(last.group(2))
     assert closed < 0.5 * opened                    # it controls: the open loop drifts away
     assert proc.stdout.count("spinn: live input on UDP port") == 1
+
+
+def test_an_injector_added_after_the_first_run_is_logged_and_replayed(tmp_path):
+    """The network grows by a SpikeInjector after a run: its spikes enter,
+    the log learns its size, and its replay spikes at the logged steps."""
+    import spinn as sim
+    import spinn.live
+    from spinn.livewire import encode_input
+    from spinn.pynn.simulator import state
+    sim.setup(timestep=1.0, quiet=True, output=str(tmp_path))
+    try:
+        a = sim.Population(3, spinn.live.SpikeInjector(), label="a")
+        out = sim.Population(3, sim.IF_curr_exp(), label="out")
+        sim.Projection(a, out, sim.OneToOneConnector(), sim.StaticSynapse(weight=5.0))
+        sim.run(10.0)
+        b = sim.Population(4, spinn.live.SpikeInjector(), label="b")
+        b.record("spikes")
+        out_b = sim.Population(4, sim.IF_curr_exp(), label="out_b")
+        sim.Projection(b, out_b, sim.OneToOneConnector(), sim.StaticSynapse(weight=5.0))
+        sim.run(1.0)                            # the new injector is mapped and listening
+        port = state.simulation.live_input.port
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for datagram in encode_input("b", [1, 3, 3]):
+                s.sendto(datagram, ("127.0.0.1", port))
+        time.sleep(0.2)                         # in the socket before the run reads it
+        sim.run(10.0)
+        trains = b.get_data("spikes").segments[0].spiketrains
+        got = {i: list(np.asarray(t.magnitude)) for i, t in enumerate(trains) if len(t)}
+    finally:
+        sim.end()
+    log = spinn.live.read_injections(tmp_path)
+    assert log.populations == {"a": 3, "b": 4}
+    stamps, indices = log.spikes("b")
+    assert sorted(indices.tolist()) == [1, 3, 3] and len(set(stamps.tolist())) == 1
+    t = float(stamps[0]) * log.dt_ms
+    assert got == {1: [t], 3: [t, t]}                  # recorded as the log says
+    sim.setup(timestep=1.0, quiet=True)
+    try:
+        again = sim.Population(4, spinn.live.replay(log, "b"), label="b")
+        again.record("spikes")
+        sim.run(21.0)
+        trains = again.get_data("spikes").segments[0].spiketrains
+        assert {i: list(np.asarray(t.magnitude)) for i, t in enumerate(trains) if len(t)} == got
+    finally:
+        sim.end()
