@@ -284,31 +284,42 @@ class LiveInput:
         self.log_path = log_path
         self._log = None
         self._logged_sizes = None
+        self.host = host
+        self.bound = set()              # ports asked for and listened on
         if not owner:
             return
-        for port in sorted(set(int(p) for p in ports)) or [0]:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-            try:
-                s.bind((host, port))
-            except OSError as exc:
-                s.close()
-                self.close()
-                users = ", ".join(f"'{label}'" for label in self.injectors) or "the handshake"
-                raise OSError(f"spinn.live: cannot listen on UDP {host}:{port} for {users} "
-                              f"({exc.strerror or exc}); choose another SpikeInjector port "
-                              "(port=None takes a free one)") from None
-            s.setblocking(False)
-            self.sockets.append(s)
+        self._bind(sorted(set(int(p) for p in ports)) or [0], first=True)
         self.port = self.sockets[0].getsockname()[1]
         self._write_populations()
 
-    def set_injectors(self, injectors: dict, notify) -> None:
-        """The injectors and clients of a later run (the network grew)."""
+    def _bind(self, ports, first: bool = False) -> None:
+        """Listen on ``ports`` as well (0: a free one); ``first``: nothing is
+        listened on yet (a failure closes what was opened)."""
+        for port in ports:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+            try:
+                s.bind((self.host, port))
+            except OSError as exc:
+                s.close()
+                if first:
+                    self.close()
+                users = ", ".join(f"'{label}'" for label in self.injectors) or "the handshake"
+                raise OSError(f"spinn.live: cannot listen on UDP {self.host}:{port} for "
+                              f"{users} ({exc.strerror or exc}); choose another SpikeInjector "
+                              "port (port=None takes a free one)") from None
+            s.setblocking(False)
+            self.sockets.append(s)
+            self.bound.add(port)
+
+    def set_injectors(self, injectors: dict, notify, ports=()) -> None:
+        """The injectors, clients and ports of a later run (the network grew)."""
         self.injectors = dict(injectors)
         self.by_id = {pid: (label, first, size) for label, (pid, first, size) in
                       self.injectors.items()}
         self.notify = list(notify)
+        if self.owner:
+            self._bind(sorted(set(int(p) for p in ports) - self.bound))
         self._write_populations()
 
     def _write_populations(self) -> None:

@@ -200,16 +200,16 @@ class Simulation:
                                                   "database_notify_port_num"))
         if not injectors and not notify:
             return None
-        live = self.live_input
-        if live is not None:                # later runs: what was added since
-            live.set_injectors(injectors, notify)
-            return live
-        error = None
+        live, error = self.live_input, None
         owner = self.exchange.process_rank == 0
         try:
-            live = LiveInput(injectors, ports, notify, self.spec.dt_ms, owner,
-                             log_path=self.output_dir / "injections.msgpack" if owner else None,
-                             host=os.environ.get("SPINN_LIVE_HOST", "127.0.0.1"))
+            if live is not None:            # later runs: what was added since
+                live.set_injectors(injectors, notify, ports)
+            else:
+                live = LiveInput(injectors, ports, notify, self.spec.dt_ms, owner,
+                                 log_path=(self.output_dir / "injections.msgpack" if owner
+                                           else None),
+                                 host=os.environ.get("SPINN_LIVE_HOST", "127.0.0.1"))
         except OSError as exc:
             error = SimulationStateError(str(exc))
         self._agree_on(error)

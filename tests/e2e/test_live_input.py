@@ -185,8 +185,9 @@ def test_closed_loop_example_controls(tmp_path, ranks):
 
 
 def test_an_injector_added_after_the_first_run_is_logged_and_replayed(tmp_path):
-    """The network grows by a SpikeInjector after a run: its spikes enter,
-    the log learns its size, and its replay spikes at the logged steps."""
+    """The network grows by a SpikeInjector (with its own port) after a run:
+    its spikes enter, the log learns its size, and its replay spikes at the
+    logged steps."""
     import spinn as sim
     import spinn.live
     from spinn.livewire import encode_input
@@ -197,12 +198,14 @@ def test_an_injector_added_after_the_first_run_is_logged_and_replayed(tmp_path):
         out = sim.Population(3, sim.IF_curr_exp(), label="out")
         sim.Projection(a, out, sim.OneToOneConnector(), sim.StaticSynapse(weight=5.0))
         sim.run(10.0)
-        b = sim.Population(4, spinn.live.SpikeInjector(), label="b")
+        port = free_port()
+        b = sim.Population(4, spinn.live.SpikeInjector(port=port), label="b")
         b.record("spikes")
         out_b = sim.Population(4, sim.IF_curr_exp(), label="out_b")
         sim.Projection(b, out_b, sim.OneToOneConnector(), sim.StaticSynapse(weight=5.0))
         sim.run(1.0)                            # the new injector is mapped and listening
-        port = state.simulation.live_input.port
+        assert port in state.simulation.live_input.bound and port != \
+            state.simulation.live_input.port    # on its own port, besides the first run's
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             for datagram in encode_input("b", [1, 3, 3]):
                 s.sendto(datagram, ("127.0.0.1", port))
