@@ -28,7 +28,7 @@ from .models import MODELS
 from .network import GidRange, NetworkSpec
 from .synapses import SynapseImage, build_synapses
 from .validation import check_slice
-from .values import evaluate, frozen_array
+from .values import evaluate, frozen_array, runs_of
 
 __all__ = ["GroupImage", "RoutingImage", "RankImage", "LocalNeurons", "build_rank_image",
            "with_routing", "footprint_requests", "local_neurons", "GROUP_ORDER", "FusedImage"]
@@ -122,10 +122,7 @@ class LocalNeurons:
         self._order = np.argsort(gids, kind="stable")
         self._sorted = gids[self._order]
         if ranges is None:                    # runs of consecutive ids
-            s = self._sorted
-            cuts = np.flatnonzero(np.diff(s) != 1) + 1
-            ranges = (np.stack([s[np.r_[0, cuts]], s[np.r_[cuts - 1, s.size - 1]] + 1], axis=1)
-                      if s.size else np.zeros((0, 2), dtype=np.int64))
+            ranges = runs_of(self._sorted)
         self.ranges = ranges                  # (k, 2) sorted gid ranges [lo, hi)
 
     def within(self, lo: int, hi: int) -> np.ndarray:

@@ -46,7 +46,7 @@ import numpy as np
 from .errors import NetworkError
 from .plasticity import DecayTable, SynapseSpace
 from .rng import exact_exp, hashed_uniform, stream_key, synapse_keys
-from .values import Listed, RandomValue, is_homogeneous
+from .values import Listed, RandomValue, frozen_array, is_homogeneous
 
 #: the models, and the names of their per-synapse parameters
 MODELS = {
@@ -80,11 +80,7 @@ NEVER = -(1 << 40)
 
 
 def _frozen(value):
-    if isinstance(value, np.ndarray):
-        array = np.array(value, dtype=np.float64)
-        array.setflags(write=False)
-        return array
-    return value
+    return frozen_array(value, np.float64) if isinstance(value, np.ndarray) else value
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import deque
 import os
 import sys
 import time
+from collections import deque
 from dataclasses import replace
 from pathlib import Path
 

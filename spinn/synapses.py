@@ -125,10 +125,9 @@ class SynapseImage:
         """Places of CSR positions ``syn`` (synapses of the projection) in the
         projection's own synapse order (its rows in order)."""
         rows = self.part(projection_id).rows
-        lengths = self.row_ptr[rows + 1] - self.row_ptr[rows]
-        base = np.cumsum(lengths) - lengths
         row = np.searchsorted(self.row_ptr, syn, side="right") - 1
-        return base[np.searchsorted(rows, row)] + syn - self.row_ptr[row]
+        return _row_bases(rows, self.row_ptr)[np.searchsorted(rows, row)] + syn - \
+            self.row_ptr[row]
 
     def nbytes(self) -> int:
         """Bytes held (arrays only)."""
@@ -329,6 +328,13 @@ def offset_dtype(n_slots: int, stride: int):
     return np.int32 if n_slots * max(stride, 1) < 2**31 else np.int64
 
 
+def _row_bases(rows: np.ndarray, row_ptr: np.ndarray) -> np.ndarray:
+    """Where each of ``rows`` (a projection's, ascending) starts in the
+    projection's own synapse order: the synapses of the rows before it."""
+    lengths = row_ptr[rows + 1] - row_ptr[rows]
+    return np.cumsum(lengths) - lengths
+
+
 class _ShortTermValues:
     """The short-term parameters of one projection's local synapses, filled
     block by block in pass 2 (numbers stay numbers)."""
@@ -336,8 +342,7 @@ class _ShortTermValues:
     def __init__(self, proj, row_projection, row_ptr, n: int):
         self.proj = proj
         self.rows = np.flatnonzero(row_projection == proj.id)
-        lengths = row_ptr[self.rows + 1] - row_ptr[self.rows]
-        self.base = np.cumsum(lengths) - lengths
+        self.base = _row_bases(self.rows, row_ptr)
         self.row_ptr = row_ptr
         self.numbers, self.arrays = {}, {}
         for name, value in proj.short_term.values():

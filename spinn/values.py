@@ -207,8 +207,8 @@ class RecordSpec:
 
     A whole population is one run and a slice view one run, so recording all
     of a 10^8-neuron population stores two numbers; ``k`` scattered cells
-    store at most ``k`` runs. Make one with :meth:`of_indices` or
-    :meth:`whole`; ranks ask it only about their own index ranges
+    store at most ``k`` runs (:meth:`of_indices`, or the runs themselves,
+    e.g. :func:`runs_span`); ranks ask it only about their own index ranges
     (:meth:`between`, :meth:`count_between`, :meth:`contains`).
     """
     runs: np.ndarray
@@ -217,7 +217,7 @@ class RecordSpec:
     def __post_init__(self):
         runs = np.asarray(self.runs, dtype=np.int64)
         if runs.size == 0:
-            runs = np.zeros((0, 2), dtype=np.int64)
+            runs = no_runs()
         if runs.ndim != 2 or runs.shape[1] != 2:
             raise ValueError(f"RecordSpec: runs must be [start, stop) pairs, not shape "
                              f"{runs.shape}")
@@ -236,11 +236,6 @@ class RecordSpec:
     def of_indices(cls, indices, interval: int = 1) -> "RecordSpec":
         """The cells ``indices`` (any order, repeats allowed): O(k) for k indices."""
         return cls(runs_of(indices), interval)
-
-    @classmethod
-    def whole(cls, size: int, interval: int = 1) -> "RecordSpec":
-        """All ``size`` cells of a population (one run)."""
-        return cls(np.array([[0, int(size)]] if size else [], dtype=np.int64), interval)
 
     @property
     def count(self) -> int:
@@ -281,6 +276,11 @@ class RecordSpec:
 
 def no_runs() -> np.ndarray:
     return np.zeros((0, 2), dtype=np.int64)
+
+
+def runs_span(lo: int, hi: int) -> np.ndarray:
+    """The indices ``lo .. hi - 1``: one run (none if ``hi <= lo``)."""
+    return np.array([[int(lo), int(hi)]], dtype=np.int64) if hi > lo else no_runs()
 
 
 def runs_of(indices) -> np.ndarray:
@@ -351,7 +351,7 @@ def _merged_runs(runs: np.ndarray) -> np.ndarray:
     """Sorted, disjoint, non-adjacent runs covering the same indices."""
     runs = runs[runs[:, 1] > runs[:, 0]]
     if runs.size == 0:
-        return np.zeros((0, 2), dtype=np.int64)
+        return no_runs()
     runs = runs[np.argsort(runs[:, 0], kind="stable")]
     reach = np.maximum.accumulate(runs[:, 1])
     new = np.r_[True, runs[1:, 0] > reach[:-1]]

@@ -15,7 +15,6 @@ the same on every process (scripts run the same calls everywhere).
 """
 from __future__ import annotations
 
-import numpy as np
 from pyNN import random as pynn_random
 
 from ..rng import draw, keyed_generator, stream_key

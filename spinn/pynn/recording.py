@@ -26,7 +26,7 @@ import quantities as pq
 from pyNN import errors, recording
 
 from ..values import (RecordSpec, runs_contain, runs_count, runs_difference, runs_expand,
-                      runs_intersection, runs_of, runs_union)
+                      runs_intersection, runs_of, runs_span, runs_union)
 from . import simulator
 from .simulator import state
 
@@ -48,7 +48,7 @@ class CellSet:
         self.population = population
         self.first, self.size = int(population.first_id), int(population.size)
         if all_cells:
-            runs = np.array([[0, self.size]] if self.size else [], dtype=np.int64)
+            runs = runs_span(0, self.size)
         elif runs is None:
             runs = runs_of(indices if indices is not None else ())
         runs = np.asarray(runs, dtype=np.int64).reshape(-1, 2)
@@ -109,8 +109,7 @@ class CellSet:
             if getattr(ids, "_gids", None) is None:     # consecutive: one run
                 lo = max(int(ids.first) - first, 0)
                 hi = min(int(ids.first) + int(ids.size) - first, int(population.size))
-                return cls(population, runs=np.array([[lo, hi]] if hi > lo else [],
-                                                     dtype=np.int64))
+                return cls(population, runs=runs_span(lo, hi))
             gids = ids.gids
         elif isinstance(ids, np.ndarray):
             gids = ids.astype(np.int64, copy=False)

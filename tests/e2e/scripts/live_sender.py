@@ -4,7 +4,6 @@ Listens on PORT (the simulation hand-shakes with it), at START sends N_SENDS
 datagrams of 'sensor' spikes, one every 3 ms (with 'bad': five bad datagrams
 first); writes OUT_DIR/client.json when the run pauses."""
 import json
-import socket
 import sys
 import threading
 import time
