@@ -55,11 +55,13 @@ def test_results_mean_what_they_should(results):
     assert r["generic_list"].shape[0] > 0 and r["spatial_list"].shape[0] > 0
     # delays of the spatial projection follow 0.5 + 0.05 d with d from the positions
     assert np.all(r["spatial_list"][:, 3] >= 0.5)
-    # recording cells 2-5 from 5 ms on: NaN before, values after, nothing lost for 0-1
+    # recording cells 2-5 from 5 ms on and the scattered 7, 6 from 10 ms on: NaN
+    # before, values after, nothing lost for 0-1
     v = r["record_after_run_v"]
-    assert v.shape == (101, 6)
+    assert v.shape == (121, 8)
     assert not np.isnan(v[:, :2]).any()
-    assert np.isnan(v[:50, 2:]).all() and not np.isnan(v[50:, 2:]).any()
+    assert np.isnan(v[:50, 2:]).all() and not np.isnan(v[50:, 2:6]).any()
+    assert np.isnan(v[:100, 6:]).all() and not np.isnan(v[100:, 6:]).any()
     assert r["record_after_run_spikes"].size > 0
     # Projection.set survives reset(); learned weights go back to their initial values
     np.testing.assert_array_equal(r["set_weights_after_reset"], r["set_weights_before_reset"])

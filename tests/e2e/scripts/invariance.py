@@ -73,6 +73,8 @@ def record_after_run():
     p[2:6].record("v")
     p.record("spikes")
     sim.run(5.0)
+    p[np.array([7, 6])].record("v")          # scattered cells of a view (two runs)
+    sim.run(2.0)
     results["record_after_run_v"] = signal(p)
     results["record_after_run_spikes"] = spikes(p)
     sim.end()
